@@ -1,0 +1,72 @@
+"""Command line: `python -m fraglib train|list|book ...`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .config import DATASETS, IMBALANCE_TYPES, LOSSES, MODELS, PROFILES, SELECTIONS, RunConfig
+
+
+def add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS)
+    p.add_argument("--loss", default="ce", choices=LOSSES)
+    p.add_argument("--ratio", type=float, default=100.0, help="imbalance ratio n_max/n_min; 1 = balanced")
+    p.add_argument("--imbalance-type", default="exp", choices=IMBALANCE_TYPES)
+    p.add_argument("--profile", default="quick", choices=tuple(PROFILES))
+    p.add_argument("--model", default=None, choices=MODELS, help="default: the profile's network")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--selection", default="val", choices=SELECTIONS,
+                   help="choose the best epoch on a held-out validation split (default) or on the "
+                        "test set (the paper's protocol)")
+
+
+def config_from_args(a) -> RunConfig:
+    return RunConfig.make(a.dataset, a.loss, a.ratio, profile=a.profile, model=a.model,
+                          imbalance_type=a.imbalance_type, seed=a.seed, data_seed=a.data_seed,
+                          selection=a.selection)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fraglib", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a run (or load it from the store) and print its metrics")
+    add_run_args(p)
+    p.add_argument("--runs", default=None, help="run store folder (default $FRAGLIB_RUNS or ./runs)")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("list", help="list the complete runs in the store")
+    p.add_argument("--runs", default=None)
+
+    p = sub.add_parser("book", help="run the papermill matrix and build the book")
+    p.add_argument("--profile", default="quick", choices=tuple(PROFILES))
+    p.add_argument("--no-build", action="store_true", help="execute the chapters, skip jupyter-book")
+    p.add_argument("--only", nargs="*", default=None, help="chapter stems to run (default: all)")
+
+    a = parser.parse_args(argv)
+    try:
+        if a.command == "train":
+            from .runs import RunStore
+            config = config_from_args(a)
+            run = RunStore(a.runs).get(config, progress=not a.quiet, device=a.device)
+            m = run.metrics
+            print(json.dumps({"folder": str(run.folder), "test_bac": m["test_bac"],
+                              "best_epoch": m["best_epoch"], "train_counts": m["train_counts"]}, indent=2))
+        elif a.command == "list":
+            from .runs import RunStore
+            for run in RunStore(a.runs).runs():
+                print(f"{run.metrics['test_bac']:.4f}  {run.config.label():60s}  {run.folder}")
+        elif a.command == "book":
+            from .book import build_book
+            build_book(a.profile, build=not a.no_build, only=a.only)
+    except (ValueError, LookupError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""What a run is: one frozen, validated configuration.
+
+A `RunConfig` names everything that changes a trained model: the data (dataset, imbalance,
+which images are kept), the loss, the network and the training regime. Its `key()` is the
+run store's folder name and its `digest()` the hash that makes the folder unique. Every
+name is checked on construction, and a wrong one fails with the list of valid choices.
+
+Profiles are the training regimes: `paper` is Cao et al.'s (LDAM-DRW) regime that the paper
+follows (DESIGN.md); `quick` finishes the Fashion-MNIST matrix on a 2-core CPU in minutes;
+`tiny` is for tests and CI (a few seconds a run, on a subsample).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+DATASETS = ("fashion-mnist", "cifar10", "svhn", "celeba")
+LOSSES = ("ce", "focal", "ldam-drw", "cdt")
+MODELS = ("resnet32", "resnet56", "smallnet")
+IMBALANCE_TYPES = ("exp", "step")
+SELECTIONS = ("val", "test")  # val: honest default; test: the paper's choose-on-test protocol
+PRECISIONS = ("bf16", "fp32")
+
+
+def check_choice(kind: str, value, choices) -> None:
+    """Fail loudly, naming the valid choices (STYLE.md: wrong input fails loudly)."""
+    if value not in choices:
+        raise ValueError(f"Unknown {kind} {value!r}; valid choices: {', '.join(map(str, choices))}")
+
+
+@dataclass(frozen=True)
+class Regime:
+    """A training regime. Epoch numbers count from 0; milestones are epochs where lr drops."""
+
+    epochs: int = 200                      # passes over the training set
+    batch_size: int = 128                  # images per SGD step
+    lr: float = 0.1                        # peak learning rate, reached after warm-up
+    momentum: float = 0.9                  # SGD momentum
+    weight_decay: float = 2e-4             # L2 penalty on all weights
+    warmup_epochs: int = 5                 # lr rises linearly over these first epochs
+    lr_milestones: tuple = (160, 180)      # lr is multiplied by the matching factor from here on
+    lr_factors: tuple = (0.01, 0.0001)     # cumulative lr multipliers at the milestones
+    drw_start_epoch: int = 160             # deferred re-weighting (LDAM-DRW) starts here
+    crop_padding: int = 4                  # random crop after zero padding by this many pixels
+    flip: bool = True                      # random horizontal flip
+    max_per_class: int | None = None       # subsample each training class to at most this (tests)
+    test_per_class: int | None = None      # subsample each test class to at most this (tests)
+    val_fraction: float = 0.1              # share of each training class held out for validation
+    precision: str = "bf16"                # bf16 autocast (with channels_last) or plain fp32
+
+    def __post_init__(self):
+        check_choice("precision", self.precision, PRECISIONS)
+        if len(self.lr_milestones) != len(self.lr_factors):
+            raise ValueError("lr_milestones and lr_factors must have the same length")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must lie in (0, 1), got {self.val_fraction}")
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate for an epoch: linear warm-up, then step decay (Cao et al.)."""
+        if epoch < self.warmup_epochs:
+            return self.lr * (epoch + 1) / self.warmup_epochs
+        factor = 1.0
+        for milestone, f in zip(self.lr_milestones, self.lr_factors):
+            if epoch >= milestone:
+                factor = f
+        return self.lr * factor
+
+
+PROFILES: dict[str, Regime] = {
+    # Cao et al.'s regime as used by the paper (CelebA: 50 epochs, see `regime_for`).
+    "paper": Regime(),
+    # Fashion-MNIST matrix on a 2-core CPU in minutes: the same shape of schedule in 8 epochs
+    # (warm-up, two lr drops, DRW from the first drop).
+    "quick": Regime(epochs=8, warmup_epochs=1, lr_milestones=(6, 7), lr_factors=(0.1, 0.01),
+                    drw_start_epoch=6, crop_padding=2),
+    # Tests and CI: seconds a run, on a class-wise subsample of the real data.
+    "tiny": Regime(epochs=3, warmup_epochs=1, lr_milestones=(2,), lr_factors=(0.1,),
+                   drw_start_epoch=2, crop_padding=2, max_per_class=300, test_per_class=100,
+                   val_fraction=0.2, precision="fp32"),
+}
+
+# The paper's network per dataset under the paper profile; the small net elsewhere.
+PAPER_MODELS = {"fashion-mnist": "resnet32", "cifar10": "resnet32", "svhn": "resnet32",
+                "celeba": "resnet56"}
+
+
+def regime_for(profile: str, dataset: str) -> Regime:
+    check_choice("profile", profile, tuple(PROFILES))
+    regime = PROFILES[profile]
+    if profile == "paper" and dataset == "celeba":
+        # The paper trains CelebA for 50 epochs; the schedule is scaled by 50/200.
+        regime = dataclasses.replace(regime, epochs=50, lr_milestones=(40, 45), drw_start_epoch=40)
+    return regime
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run. Build it with `RunConfig.make(...)`, which fills the profile's regime."""
+
+    dataset: str = "fashion-mnist"     # cifar10 | svhn | celeba | fashion-mnist
+    loss: str = "ce"                   # ce | focal | ldam-drw | cdt
+    imbalance_ratio: float = 100       # n_max / n_min of the training set; 1 = balanced
+    imbalance_type: str = "exp"        # exp (Cao et al.) | step
+    profile: str = "quick"             # tiny | quick | paper
+    model: str = ""                    # resnet32 | resnet56 | smallnet; "" = the profile's choice
+    seed: int = 0                      # weights, batch order and augmentation
+    data_seed: int = 0                 # which images are kept by the imbalance
+    selection: str = "val"             # best epoch chosen on: val (held-out) | test (paper's protocol)
+    focal_gamma: float = 1.0           # focal loss exponent (LDAM-DRW's code uses 1)
+    ldam_max_margin: float = 0.5       # LDAM margin of the smallest class
+    ldam_scale: float = 30.0           # cosine head scale s
+    drw_beta: float = 0.9999           # class-balanced weights' beta for DRW
+    cdt_gamma: float = 0.2             # CDT temperature exponent: a_c = (n_max / n_c) ** gamma
+    regime: Regime = field(default_factory=Regime)
+
+    def __post_init__(self):
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("imbalance type", self.imbalance_type, IMBALANCE_TYPES)
+        check_choice("profile", self.profile, tuple(PROFILES))
+        check_choice("model", self.model, MODELS)
+        check_choice("selection", self.selection, SELECTIONS)
+        if not self.imbalance_ratio >= 1:
+            raise ValueError(f"imbalance_ratio must be >= 1 (1 = balanced), got {self.imbalance_ratio}")
+
+    @classmethod
+    def make(cls, dataset: str = "fashion-mnist", loss: str = "ce", imbalance_ratio: float = 100,
+             profile: str = "quick", model: str | None = None, **overrides) -> "RunConfig":
+        """Config with the profile's regime and network; `overrides` may name regime fields too."""
+        check_choice("dataset", dataset, DATASETS)
+        regime = regime_for(profile, dataset)
+        regime_fields = {f.name for f in dataclasses.fields(Regime)}
+        regime_over = {k: overrides.pop(k) for k in list(overrides) if k in regime_fields}
+        if regime_over:
+            regime = dataclasses.replace(regime, **regime_over)
+        own = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - own)
+        if unknown:
+            raise ValueError(f"Unknown config key(s) {unknown}; valid: {sorted(own | regime_fields)}")
+        if not model:
+            model = PAPER_MODELS[dataset] if profile == "paper" else "smallnet"
+        return cls(dataset=dataset, loss=loss, imbalance_ratio=float(imbalance_ratio),
+                   profile=profile, model=model, regime=regime, **overrides)
+
+    # -- identity ---------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        d = dict(d)
+        reg = dict(d.pop("regime"))
+        for k in ("lr_milestones", "lr_factors"):
+            reg[k] = tuple(reg[k])
+        return cls(regime=Regime(**reg), **d)
+
+    def digest(self) -> str:
+        """Hash of every field: two configs share a run folder only if they are equal."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+    @property
+    def balanced(self) -> bool:
+        return self.imbalance_ratio == 1
+
+    def key(self) -> str:
+        """Readable relative folder: dataset/profile/ratio/loss/seed-hash."""
+        ratio = "balanced" if self.balanced else f"ratio={self.imbalance_ratio:g}-{self.imbalance_type}"
+        return f"{self.dataset}/{self.profile}/{ratio}/loss={self.loss}/seed={self.seed}-{self.digest()}"
+
+    def label(self) -> str:
+        ratio = "balanced" if self.balanced else f"{self.imbalance_ratio:g}:1 {self.imbalance_type}"
+        return f"{self.dataset} · {self.loss} · {ratio} · {self.profile} · seed {self.seed}"

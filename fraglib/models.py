@@ -1,0 +1,142 @@
+"""Networks split into an extractor and a head by construction.
+
+`Net.features(x)` is the paper's fe: the extractor's output after its last ReLU and global
+average pooling (non-negative, H = 64 for every network here). `Net.head` is a linear layer
+(with bias) or LDAM's cosine layer, whose `operands(fe)` return the effective (fe', W', b)
+such that logits = (fe' * W').sum(-1) + b exactly as the head computes them (DESIGN.md).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import MODELS, check_choice
+
+
+class BasicBlock(nn.Module):
+    """CIFAR ResNet block with option-A shortcut: subsample and zero-pad channels."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.pad = planes - in_planes if (stride != 1 or in_planes != planes) else 0
+        self.stride = stride
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        short = x
+        if self.stride != 1 or self.pad:
+            short = x[:, :, ::self.stride, ::self.stride]
+            short = F.pad(short, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+        return F.relu(out + short)
+
+
+class ResNetExtractor(nn.Module):
+    """He et al.'s CIFAR ResNet (depth 6n+2: 32 -> n=5, 56 -> n=9), 16/32/64 channels."""
+
+    def __init__(self, depth: int, in_channels: int):
+        super().__init__()
+        assert (depth - 2) % 6 == 0, f"CIFAR ResNet depth must be 6n+2, got {depth}"
+        n = (depth - 2) // 6
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16),
+                                  nn.ReLU())
+        layers, planes_in = [], 16
+        for planes, stride in ((16, 1), (32, 2), (64, 2)):
+            for b in range(n):
+                layers.append(BasicBlock(planes_in, planes, stride if b == 0 else 1))
+                planes_in = planes
+        self.blocks = nn.Sequential(*layers)
+        self.dim = 64
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1).flatten(1)
+
+
+class SmallExtractor(nn.Module):
+    """A four-conv net for the CPU profile: same fe shape (H = 64, after ReLU and pooling)."""
+
+    def __init__(self, in_channels: int):
+        super().__init__()
+
+        def cbr(i, o, s):
+            return [nn.Conv2d(i, o, 3, s, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+
+        self.body = nn.Sequential(*cbr(in_channels, 32, 1), *cbr(32, 64, 2), *cbr(64, 64, 2),
+                                  *cbr(64, 64, 1))
+        self.dim = 64
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(self.body(x), 1).flatten(1)
+
+
+class LinearHead(nn.Linear):
+    """logits = fe @ W.T + b."""
+
+    def operands(self, fe: torch.Tensor):
+        return fe, self.weight, self.bias
+
+
+class CosineHead(nn.Module):
+    """LDAM's normalised linear layer: logits = s * cos(fe, W_c), no bias.
+
+    The scale s lives here (not in the loss) so that the model's own logits equal
+    sum_h ce + b with the effective operands s * fe/|fe| and W/|W|."""
+
+    def __init__(self, in_features: int, out_features: int, scale: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-1, 1))
+        self.weight.data.renorm_(2, 0, 1e-5).mul_(1e5)  # LDAM-DRW's init
+        self.scale = scale
+
+    def operands(self, fe: torch.Tensor):
+        fe_eff = self.scale * F.normalize(fe, dim=1)
+        return fe_eff, F.normalize(self.weight, dim=1), torch.zeros(self.weight.shape[0],
+                                                                    device=fe.device, dtype=fe.dtype)
+
+    def forward(self, fe):
+        return self.scale * F.normalize(fe, dim=1) @ F.normalize(self.weight, dim=1).T
+
+
+class Net(nn.Module):
+    def __init__(self, extractor: nn.Module, head: nn.Module):
+        super().__init__()
+        self.extractor, self.head = extractor, head
+
+    def features(self, x):
+        return self.extractor(x)
+
+    def forward(self, x):
+        return self.head(self.extractor(x))
+
+
+def _kaiming(m):
+    if isinstance(m, (nn.Conv2d, nn.Linear)):
+        nn.init.kaiming_normal_(m.weight)
+
+
+def build_model(name: str, in_channels: int, num_classes: int, cosine_head: bool = False,
+                scale: float = 30.0) -> Net:
+    check_choice("model", name, MODELS)
+    if name == "smallnet":
+        extractor = SmallExtractor(in_channels)
+    else:
+        extractor = ResNetExtractor(int(name.removeprefix("resnet")), in_channels)
+    extractor.apply(_kaiming)
+    if cosine_head:
+        head = CosineHead(extractor.dim, num_classes, scale)
+    else:
+        head = LinearHead(extractor.dim, num_classes)
+        _kaiming(head)
+    return Net(extractor, head)
+
+
+def new_head(model: Net, num_classes: int) -> LinearHead:
+    """A fresh linear head for a frozen extractor (classifier re-training, EOS phase 3)."""
+    head = LinearHead(model.extractor.dim, num_classes)
+    _kaiming(head)
+    return head

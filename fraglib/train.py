@@ -1,0 +1,171 @@
+"""The training loop: in-memory tensors, batched augmentation, checkpoints, resume.
+
+Read top to bottom: `train` builds the network, the optimiser and the loss, resumes from the
+checkpoint when there is one, and runs the epochs. After every epoch it writes a checkpoint
+atomically, so a run killed at any moment resumes from its last finished epoch. Random
+numbers for batch order and augmentation come from a generator seeded by (seed, epoch), so a
+resumed run on the CPU ends exactly as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .config import RunConfig
+from .data import RunData, augment, normalize
+from .fileio import atomic_torch_save
+from .losses import build_loss, uses_cosine_head
+from .measures import balanced_accuracy, per_class_accuracy
+from .models import Net, build_model
+
+
+def pick_device(device: str | None = None) -> torch.device:
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def autocast(device: torch.device, precision: str):
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+@torch.no_grad()
+def predict(model: Net, x: torch.Tensor, data_spec, device, precision="fp32", batch_size=1000,
+            features: bool = False):
+    """Logits (and fe when `features`) for uint8 images, in eval mode, as float32 CPU tensors."""
+    model.eval()
+    logits, fes = [], []
+    for i in range(0, len(x), batch_size):
+        xb = normalize(x[i:i + batch_size].to(device), data_spec)
+        if precision == "bf16":
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with autocast(device, precision):
+            fe = model.features(xb)
+            lg = model.head(fe)
+        logits.append(lg.float().cpu())
+        fes.append(fe.float().cpu())
+    out_logits = torch.cat(logits) if logits else torch.empty(0)
+    return (out_logits, torch.cat(fes)) if features else out_logits
+
+
+@dataclass
+class TrainResult:
+    best_state: dict            # the chosen epoch's weights (CPU tensors)
+    best_epoch: int
+    best_bac: float             # balanced accuracy on the selection split at that epoch
+    history: list               # one dict per epoch
+    seconds: float              # training wall time, this process and earlier ones
+    images_per_second: float
+
+
+class Interrupted(RuntimeError):
+    """Raised by `train(stop_after_epoch=...)`: stands in for a killed process in tests."""
+
+
+def new_model(config: RunConfig, data: RunData) -> Net:
+    torch.manual_seed(config.seed)  # weight init is the only user of the global generator
+    return build_model(config.model, data.spec.channels, data.num_classes,
+                       cosine_head=uses_cosine_head(config.loss), scale=config.ldam_scale)
+
+
+def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: bool = True,
+          stop_after_epoch: int | None = None) -> TrainResult:
+    reg, device = config.regime, pick_device(device)
+    saved = None
+    if checkpoint.exists():
+        try:
+            saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        except Exception as e:  # a damaged checkpoint is never trusted: start over
+            print(f"checkpoint {checkpoint} unreadable ({e.__class__.__name__}); training from scratch")
+            checkpoint.unlink()
+    model = new_model(config, data).to(device)
+    if reg.precision == "bf16":
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=reg.lr, momentum=reg.momentum,
+                          weight_decay=reg.weight_decay)
+    loss_fn = build_loss(config, data.train_counts()).to(device)
+    x_sel, y_sel = (data.x_val, data.y_val) if config.selection == "val" else (data.x_test, data.y_test)
+    state = {"epoch": 0, "history": [], "best_state": None, "best_epoch": -1, "best_bac": -1.0,
+             "seconds": 0.0, "images": 0}
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        state = saved["state"]
+
+    x_train, y_train = data.x_train.to(device), data.y_train.to(device)
+    n = len(x_train)
+    for epoch in range(state["epoch"], reg.epochs):
+        t0 = time.perf_counter()
+        for group in opt.param_groups:
+            group["lr"] = reg.lr_at(epoch)
+        gen = epoch_generator(config.seed, epoch)
+        perm = torch.randperm(n, generator=gen).to(device)
+        model.train()
+        total_loss, correct = torch.zeros((), device=device), torch.zeros((), device=device)
+        steps = range(0, n, reg.batch_size)
+        bar = tqdm(steps, desc=f"epoch {epoch + 1}/{reg.epochs}", unit="batch", disable=not progress,
+                   leave=False)
+        for i in bar:
+            idx = perm[i:i + reg.batch_size]
+            xb = normalize(augment(x_train[idx], reg.crop_padding, reg.flip, gen), data.spec)
+            yb = y_train[idx]
+            if reg.precision == "bf16":
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with autocast(device, reg.precision):
+                logits = model(xb)
+            loss = loss_fn(logits, yb, epoch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total_loss += loss.detach() * len(idx)
+            correct += (logits.argmax(1) == yb).sum()
+        bar.close()
+        pred = predict(model, x_sel, data.spec, device, reg.precision).argmax(1).numpy()
+        sel_bac = balanced_accuracy(y_sel.numpy(), pred, data.num_classes)
+        seconds = time.perf_counter() - t0
+        state["seconds"] += seconds
+        state["images"] += n
+        state["history"].append({"epoch": epoch, "lr": reg.lr_at(epoch), "loss": total_loss.item() / n,
+                                 "train_acc_augmented": correct.item() / n,
+                                 f"{config.selection}_bac": sel_bac, "seconds": seconds})
+        if sel_bac > state["best_bac"]:
+            state["best_bac"], state["best_epoch"] = sel_bac, epoch
+            state["best_state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        state["epoch"] = epoch + 1
+        if progress:
+            tqdm.write(f"epoch {epoch + 1}/{reg.epochs}  loss {total_loss.item() / n:.4f}  "
+                       f"{config.selection} BAC {sel_bac:.4f}  {n / seconds:,.0f} img/s")
+        atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                           "state": copy.deepcopy(state)}, checkpoint)
+        if stop_after_epoch is not None and epoch + 1 == stop_after_epoch and epoch + 1 < reg.epochs:
+            raise Interrupted(f"stopped after epoch {epoch + 1} as asked")
+    return TrainResult(state["best_state"], state["best_epoch"], state["best_bac"], state["history"],
+                       state["seconds"], state["images"] / max(state["seconds"], 1e-9))
+
+
+def evaluate(model: Net, data: RunData, device=None) -> dict:
+    """BAC and per-class accuracy on the (clean, un-augmented) train, val and test sets."""
+    device = pick_device(device)
+    model = model.to(device)
+    out = {}
+    splits = {"train": (data.x_train, data.y_train), "test": (data.x_test, data.y_test)}
+    if data.x_val is not None:
+        splits["val"] = (data.x_val, data.y_val)
+    for name, (x, y) in splits.items():
+        pred = predict(model, x, data.spec, device).argmax(1).numpy()
+        out[f"{name}_bac"] = balanced_accuracy(y.numpy(), pred, data.num_classes)
+        out[f"{name}_class_acc"] = per_class_accuracy(y.numpy(), pred, data.num_classes).tolist()
+        out[f"{name}_counts"] = np.bincount(y.numpy(), minlength=data.num_classes).tolist()
+    return out

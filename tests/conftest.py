@@ -1,0 +1,23 @@
+"""Shared fixtures. Real data: Fashion-MNIST from Debian's dataset-fashion-mnist (the README's
+test command installs it); the online datasets are exercised on small files made here."""
+from __future__ import annotations
+
+import pytest
+
+from fraglib.config import RunConfig
+from fraglib.runs import RunStore
+
+
+def tiny(loss="ce", ratio=100, **kw) -> RunConfig:
+    return RunConfig.make("fashion-mnist", loss, ratio, profile="tiny", **kw)
+
+
+@pytest.fixture(scope="session")
+def shared_store(tmp_path_factory) -> RunStore:
+    """A run store shared by the tests that only read runs (each run trains once a session)."""
+    return RunStore(tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture
+def store(tmp_path) -> RunStore:
+    return RunStore(tmp_path / "runs")

@@ -1,0 +1,162 @@
+"""Datasets, imbalance, validation split and batched augmentation."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+import fraglib.data as D
+from fraglib.config import RunConfig
+
+from .conftest import tiny
+from .fake_datasets import make_celeba, make_cifar10, make_fashion_gz, make_svhn, skip_md5
+
+
+def test_imbalance_counts_match_design():
+    assert D.imbalance_counts(5000, 10, 100) == [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
+    assert sum(D.imbalance_counts(5000, 10, 100)) == 12406
+    assert D.imbalance_counts(6000, 10, 100) == [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]
+    assert D.imbalance_counts(5000, 2, 20) == [5000, 250]
+    assert D.imbalance_counts(5000, 10, 100, "step") == [5000] * 5 + [50] * 5
+    assert D.imbalance_counts(100, 10, 1) == [100] * 10
+
+
+@pytest.mark.parametrize("ratio", [0.5, 0, -3])
+def test_ratio_below_one_is_refused(ratio):
+    with pytest.raises(ValueError, match="must be >= 1"):
+        D.imbalance_counts(100, 10, ratio)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        RunConfig.make("fashion-mnist", "ce", ratio)
+
+
+def test_unknown_imbalance_type_names_choices():
+    with pytest.raises(ValueError, match="exp, step"):
+        D.imbalance_counts(100, 10, 10, "linear")
+
+
+def test_fashion_mnist_run_data_is_imbalanced_with_matching_val_and_balanced_test():
+    data = D.make_run_data(tiny(ratio=100))  # 300 per class before imbalance
+    counts = D.imbalance_counts(300, 10, 100)
+    val = np.bincount(data.y_val.numpy(), minlength=10)
+    train = np.bincount(data.y_train.numpy(), minlength=10)
+    assert (val + train).tolist() == counts
+    assert val.tolist() == [max(1, round(0.2 * n)) for n in counts]  # same share of every class
+    assert np.bincount(data.y_test.numpy()).tolist() == [100] * 10
+    assert data.x_train.dtype == torch.uint8 and data.x_train.shape[1:] == (1, 28, 28)
+    assert len(data.y_full) == 3000  # the full balanced set, for classifier re-training
+    # No image is in both train and val
+    tr = {bytes(x.numpy().tobytes()) for x in data.x_train}
+    assert not any(bytes(x.numpy().tobytes()) in tr for x in data.x_val)
+
+
+def test_paper_protocol_has_no_val_split():
+    data = D.make_run_data(tiny(selection="test"))
+    assert data.x_val is None
+    assert data.train_counts() == D.imbalance_counts(300, 10, 100)
+
+
+def test_data_seed_fixes_which_images_are_kept():
+    a, b = D.make_run_data(tiny()), D.make_run_data(tiny())
+    c = D.make_run_data(tiny(data_seed=1))
+    assert torch.equal(a.x_train, b.x_train)
+    assert not torch.equal(a.x_train[-20:], c.x_train[-20:])
+
+
+def test_augment_crops_and_flips_as_a_batch():
+    x = torch.arange(2 * 1 * 4 * 4, dtype=torch.uint8).view(2, 1, 4, 4)
+    gen = torch.Generator().manual_seed(0)
+    out = D.augment(x, padding=0, flip=True, gen=gen)
+    for i in range(2):  # each image is itself or its mirror
+        assert torch.equal(out[i], x[i]) or torch.equal(out[i], x[i].flip(2))
+    out = D.augment(x, padding=2, flip=False, gen=torch.Generator().manual_seed(1))
+    assert out.shape == x.shape
+    for i in range(2):  # every crop is a window of the zero-padded image
+        padded = torch.nn.functional.pad(x[i], (2, 2, 2, 2))
+        windows = [padded[:, r:r + 4, c:c + 4] for r in range(5) for c in range(5)]
+        assert any(torch.equal(out[i], w) for w in windows)
+    again = D.augment(x, padding=2, flip=False, gen=torch.Generator().manual_seed(1))
+    assert torch.equal(out, again)
+
+
+def test_fashion_mnist_is_found_in_the_debian_folder(tmp_path, monkeypatch):
+    made = make_fashion_gz(tmp_path / "debian", 3, 2)
+    monkeypatch.setenv("FRAGLIB_FASHION_MNIST_DIR", str(tmp_path / "debian"))
+    x, y = D.load_source("fashion-mnist", True, tmp_path / "root")
+    assert x.shape == (30, 1, 28, 28)
+    assert np.array_equal(x[:, 0].numpy(), made["train"][0]) and np.array_equal(y.numpy(), made["train"][1])
+    assert (tmp_path / "root" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").exists()
+    x_test, _ = D.load_source("fashion-mnist", False, tmp_path / "root")
+    assert len(x_test) == 20
+
+
+def test_missing_fashion_mnist_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRAGLIB_FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setattr("torchvision.datasets.FashionMNIST.mirrors", ["http://127.0.0.1:9/"])
+    with pytest.raises(D.DatasetMissing, match="apt-get install -y dataset-fashion-mnist"):
+        D.load_source("fashion-mnist", True, tmp_path / "root")
+
+
+def test_missing_online_dataset_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr("torchvision.datasets.CIFAR10.url", "http://127.0.0.1:9/cifar.tar.gz")
+    with pytest.raises(D.DatasetMissing, match="fashion-mnist"):
+        D.load_source("cifar10", True, tmp_path)
+
+
+def test_damaged_prepared_cache_is_rebuilt(tmp_path, monkeypatch):
+    make_fashion_gz(tmp_path / "debian", 2, 1)
+    monkeypatch.setenv("FRAGLIB_FASHION_MNIST_DIR", str(tmp_path / "debian"))
+    cache = tmp_path / "root" / "prepared" / "fashion-mnist-train.pt"
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"half a file")
+    x, _ = D.load_source("fashion-mnist", True, tmp_path / "root")
+    assert len(x) == 20 and torch.load(cache, weights_only=True)["x"].shape == x.shape
+
+
+def test_cifar10_loads_from_its_real_format(tmp_path, monkeypatch):
+    skip_md5(monkeypatch)
+    made = make_cifar10(tmp_path)
+    x, y = D.load_source("cifar10", True, tmp_path)
+    assert x.shape == (300, 3, 32, 32) and x.dtype == torch.uint8
+    first = made["data_batch_1"][0][0].reshape(3, 32, 32)  # CIFAR rows are CHW-flattened
+    assert np.array_equal(x[0].numpy(), first)
+    assert np.bincount(y.numpy()).tolist() == [30] * 10
+    x_test, _ = D.load_source("cifar10", False, tmp_path)
+    assert len(x_test) == 60
+
+
+def test_svhn_draws_the_same_number_per_class(tmp_path, monkeypatch):
+    skip_md5(monkeypatch)
+    made = make_svhn(tmp_path, n_per_class=12)
+    monkeypatch.setitem(D.SPECS, "svhn", dataclasses.replace(D.SPECS["svhn"], train_per_class=8,
+                                                             test_per_class=5))
+    x, y = D.load_source("svhn", True, tmp_path)
+    assert x.shape == (80, 3, 32, 32) and np.bincount(y.numpy()).tolist() == [8] * 10
+    # label 10 on disk is digit 0, and images are (C, H, W) from SVHN's (H, W, C, N)
+    src_x, src_y = made["train"]
+    j = int(np.flatnonzero(src_y == 0)[0])
+    assert any(np.array_equal(x[i].numpy(), src_x[..., j].transpose(2, 0, 1)) for i in range(len(x)))
+    x_test, y_test = D.load_source("svhn", False, tmp_path)
+    assert np.bincount(y_test.numpy()).tolist() == [5] * 10
+
+
+def test_celeba_keeps_black_haired_men_and_women(tmp_path, monkeypatch):
+    skip_md5(monkeypatch)
+    make_celeba(tmp_path, n_per_group=3)
+    monkeypatch.setitem(D.SPECS, "celeba", dataclasses.replace(D.SPECS["celeba"], train_per_class=5,
+                                                               test_per_class=4))
+    x, y = D.load_source("celeba", True, tmp_path)
+    assert x.shape == (10, 3, 64, 64) and x.dtype == torch.uint8
+    assert np.bincount(y.numpy()).tolist() == [5, 5]
+    # men were drawn dark (shade 40), women light (shade 200): class 0 = man
+    assert x[y == 0].float().mean() < 80 < 160 < x[y == 1].float().mean()
+    x_test, y_test = D.load_source("celeba", False, tmp_path)
+    assert np.bincount(y_test.numpy()).tolist() == [4, 4]
+
+
+def test_celeba_with_too_few_images_says_so(tmp_path, monkeypatch):
+    skip_md5(monkeypatch)
+    make_celeba(tmp_path, n_per_group=1)
+    with pytest.raises(ValueError, match="images, 5000 were asked for"):
+        D.load_source("celeba", True, tmp_path)

@@ -1,0 +1,29 @@
+"""Networks: extractor/head split, fe shape, and the CIFAR ResNet's size."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fraglib.models import CosineHead, build_model
+
+
+@pytest.mark.parametrize("name,channels,size", [("smallnet", 1, 28), ("resnet32", 3, 32), ("resnet56", 3, 64)])
+@pytest.mark.parametrize("cosine", [False, True])
+def test_logits_are_head_of_nonnegative_fe(name, channels, size, cosine):
+    torch.manual_seed(0)
+    model = build_model(name, channels, 10, cosine_head=cosine).eval()
+    x = torch.randn(4, channels, size, size)
+    fe = model.features(x)
+    assert fe.shape == (4, 64) and (fe >= 0).all()
+    fe_eff, W, b = model.head.operands(fe)
+    ce = fe_eff[:, None, :] * W[None, :, :]
+    torch.testing.assert_close(ce.sum(-1) + b, model(x), rtol=1e-5, atol=1e-5)
+    assert isinstance(model.head, CosineHead) == cosine
+
+
+def test_resnet_sizes_match_he_et_al():
+    params = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert params(build_model("resnet32", 3, 10)) == pytest.approx(0.46e6, rel=0.02)
+    assert params(build_model("resnet56", 3, 10)) == pytest.approx(0.85e6, rel=0.02)
+    blocks = lambda m: len(m.extractor.blocks)  # noqa: E731
+    assert blocks(build_model("resnet32", 3, 10)) == 15 and blocks(build_model("resnet56", 3, 10)) == 27

@@ -8,7 +8,7 @@ augments whole batches, and uses bf16 autocast with channels_last.
 
     .venv/bin/python benchmarks/train_throughput.py | tee benchmarks/train_throughput.txt
 
-fraglib's time includes its per-epoch validation pass; the baseline's does not.
+Both time the training loop alone (fraglib's per-epoch validation pass is not counted).
 """
 from __future__ import annotations
 

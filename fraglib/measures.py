@@ -1,11 +1,19 @@
 """The paper's measures as pure, vectorised functions of arrays (DESIGN.md).
 
 No model and no file inside: a chapter calls them on any run's embeddings, a test on a
-hand-made example whose answer is known.
+hand-made example whose answer is known. Shapes: N instances, H features, C classes.
+
+    fe     (N, H)  feature embeddings (the head's effective operand fe' where ce is concerned)
+    W      (C, H)  head weights (effective W' for a cosine head), b (C,) bias (zeros if none)
+    ce[n, c, h] = fe[n, h] * W[c, h];  logits = ce.sum(-1) + b
+
+`ce` is never materialised whole: every measure needs only ce of one class per instance.
 """
 from __future__ import annotations
 
 import numpy as np
+
+# -- accuracy ---------------------------------------------------------------------------------
 
 
 def per_class_accuracy(y_true, y_pred, num_classes: int) -> np.ndarray:
@@ -20,3 +28,270 @@ def per_class_accuracy(y_true, y_pred, num_classes: int) -> np.ndarray:
 def balanced_accuracy(y_true, y_pred, num_classes: int) -> float:
     """BAC: the mean over classes (present in y_true) of per-class recall."""
     return float(np.nanmean(per_class_accuracy(y_true, y_pred, num_classes)))
+
+
+# -- logits, reference and adversary ----------------------------------------------------------
+
+
+def logits(fe, W, b) -> np.ndarray:
+    """lg[n, c] = sum_h fe[n, h] W[c, h] + b[c]."""
+    return np.asarray(fe, np.float64) @ np.asarray(W, np.float64).T + np.asarray(b, np.float64)
+
+
+def reference_and_adversary(lg) -> tuple[np.ndarray, np.ndarray]:
+    """r(n) = argmax_c lg[n, c]; a(n) = argmax over c != r(n) (the largest adversary)."""
+    lg = np.asarray(lg, np.float64)
+    r = lg.argmax(1)
+    masked = lg.copy()
+    masked[np.arange(len(lg)), r] = -np.inf
+    return r, masked.argmax(1)
+
+
+def ce_of(fe, W, classes) -> np.ndarray:
+    """ce[n, classes[n], :] for every n: (N, H)."""
+    return np.asarray(fe, np.float64) * np.asarray(W, np.float64)[np.asarray(classes)]
+
+
+# -- top-K (RQ3) ------------------------------------------------------------------------------
+
+
+def instance_top_k(fe, W, b) -> np.ndarray:
+    """K*(n): the smallest K such that the K largest entries of ce[n, r(n), :] plus b[r(n)]
+    exceed lg[n, a(n)]; H + 1 if no K does."""
+    lg = logits(fe, W, b)
+    r, a = reference_and_adversary(lg)
+    ce_r = -np.sort(-ce_of(fe, W, r), axis=1)  # descending
+    b = np.asarray(b, np.float64)
+    exceeds = np.cumsum(ce_r, axis=1) + b[r][:, None] > lg[np.arange(len(lg)), a][:, None]
+    H = ce_r.shape[1]
+    return np.where(exceeds.any(1), exceeds.argmax(1) + 1, H + 1)
+
+
+def top_k_coverage(kstar, ks) -> np.ndarray:
+    """For each K in ks, the fraction of instances with K*(n) <= K."""
+    kstar = np.asarray(kstar)
+    return (kstar[:, None] <= np.asarray(ks)[None, :]).mean(0)
+
+
+def class_top_k_coverage(kstar, y, ks, num_classes: int) -> np.ndarray:
+    """(C, len(ks)): top-K coverage over the instances labelled c (paper Fig. 3)."""
+    hits = (np.asarray(kstar)[:, None] <= np.asarray(ks)[None, :]).astype(np.float64)
+    return class_means(hits, y, num_classes)
+
+
+# -- class top-K members (RQ6, RQ7) -----------------------------------------------------------
+
+
+def top_k_members(values, k: int) -> np.ndarray:
+    """(N, k): indices of each row's k largest entries (the instance's top-K set)."""
+    values = np.asarray(values)
+    return np.argpartition(-values, k - 1, axis=1)[:, :k]
+
+
+def member_counts(members, groups, num_classes: int, num_features: int) -> np.ndarray:
+    """(C, H): how many instances of group c hold feature h in their top-K set."""
+    flat = np.repeat(np.asarray(groups), members.shape[1]) * num_features + members.ravel()
+    return np.bincount(flat, minlength=num_classes * num_features).reshape(num_classes, num_features)
+
+
+def class_top_members(counts, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Each class's n most frequent top-K features (-1 where fewer than n features occur at all)
+    and their counts. Ties go to the lower feature index."""
+    counts = np.asarray(counts)
+    order = np.argsort(-counts, axis=1, kind="stable")[:, :n]
+    top = np.take_along_axis(counts, order, 1)
+    return np.where(top > 0, order, -1), top
+
+
+def class_top_k_coverage_ratio(counts, class_sizes, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """(members, ratio): the n most frequent top-K features per class, and the share of the
+    class's instances that hold each of them."""
+    members, top = class_top_members(counts, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return members, top / np.asarray(class_sizes, np.float64)[:, None]
+
+
+def features_to_describe(counts) -> np.ndarray:
+    """(C,): the size of the union of the instance top-K sets over each class (paper Fig. 9)."""
+    return (np.asarray(counts) > 0).sum(1)
+
+
+# -- class mean magnitudes (RQ4, RQ5, RQ6) ----------------------------------------------------
+
+
+def class_means(values, groups, num_classes: int) -> np.ndarray:
+    """(C, H): mean of values[n, :] over instances of group c (nan for an empty group)."""
+    values, groups = np.asarray(values, np.float64), np.asarray(groups)
+    onehot = np.zeros((num_classes, len(groups)))
+    onehot[groups, np.arange(len(groups))] = 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (onehot @ values) / onehot.sum(1)[:, None]
+
+
+def class_mean_ce(fe, W, y, num_classes: int) -> np.ndarray:
+    """(C, H): mean over instances labelled c of ce[n, c, :] (= class mean fe times W[c])."""
+    return class_means(fe, y, num_classes) * np.asarray(W, np.float64)
+
+
+def top_values(matrix, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's n largest values, sorted descending, and their column indices."""
+    matrix = np.asarray(matrix, np.float64)
+    order = np.argsort(-matrix, axis=1, kind="stable")[:, :n]
+    return np.take_along_axis(matrix, order, 1), order
+
+
+def weight_magnitudes(W, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Top n |W[c, :]| per class (sorted) and their sum (paper Fig. 7)."""
+    top, _ = top_values(np.abs(W), n)
+    return top, top.sum(1)
+
+
+def majority_vs_others(per_class, majority: int) -> dict:
+    """A per-class figure for the majority class, the mean of the others, and others/majority."""
+    per_class = np.asarray(per_class, np.float64)
+    others = float(np.nanmean(np.delete(per_class, majority)))
+    maj = float(per_class[majority])
+    return {"majority": maj, "others": others, "ratio": others / maj if maj else float("nan")}
+
+
+def largest_class_ce(mean_ce, majority: int) -> dict:
+    """Table 3: the largest class mean ce of the majority class vs the mean of the others'."""
+    return majority_vs_others(np.asarray(mean_ce).max(1), majority)
+
+
+def top_ce_share(fe, W, b, y, num_classes: int, n: int = 7) -> np.ndarray:
+    """(C, n): each of the n largest ce[n, r(n), :] divided by lg[n, r(n)], averaged over the
+    class's (labelled) instances (paper Fig. 6; Table 4 takes column 0)."""
+    lg = logits(fe, W, b)
+    r, _ = reference_and_adversary(lg)
+    top = -np.sort(-ce_of(fe, W, r), axis=1)[:, :n]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = top / lg[np.arange(len(lg)), r][:, None]
+    return class_means(share, y, num_classes)
+
+
+# -- train vs test TP vs test FP (RQ7) --------------------------------------------------------
+
+
+def tp_fp_groups(y_test, pred_test) -> tuple[np.ndarray, np.ndarray]:
+    """Group index per test instance: TP -> predicted class, FP -> predicted class; -1 = not in it."""
+    y_test, pred_test = np.asarray(y_test), np.asarray(pred_test)
+    correct = y_test == pred_test
+    return np.where(correct, pred_test, -1), np.where(~correct, pred_test, -1)
+
+
+def _means_where(values, groups, num_classes):
+    keep = groups >= 0
+    return class_means(np.asarray(values)[keep], groups[keep], num_classes)
+
+
+def train_test_alignment(fe_train, y_train, fe_test, y_test, pred_test, num_classes: int,
+                         k: int = 7, n: int = 10) -> dict:
+    """Class mean fe over train (by label), test TP and test FP (by prediction); the Frobenius
+    norms of mu_train - mu_TP and mu_train - mu_FP over the classes that have FP (and TP), the
+    number of classes left out, and the identity overlap of the n most frequent top-k features."""
+    tp, fp = tp_fp_groups(y_test, pred_test)
+    mu_train = class_means(fe_train, y_train, num_classes)
+    mu_tp, mu_fp = _means_where(fe_test, tp, num_classes), _means_where(fe_test, fp, num_classes)
+    kept = ~(np.isnan(mu_fp).any(1) | np.isnan(mu_tp).any(1))
+    H = np.asarray(fe_train).shape[1]
+    top = {}
+    for name, values, groups in (("train", fe_train, np.asarray(y_train)), ("tp", fe_test, tp),
+                                 ("fp", fe_test, fp)):
+        keep = groups >= 0
+        counts = member_counts(top_k_members(np.asarray(values)[keep], k), groups[keep], num_classes, H)
+        top[name] = (class_top_members(counts, n)[0], counts.sum(1) > 0)
+    return {
+        "mu_train": mu_train, "mu_tp": mu_tp, "mu_fp": mu_fp, "classes_kept": kept,
+        "classes_left_out": int((~kept).sum()),
+        "frobenius_tp": float(np.linalg.norm(mu_train[kept] - mu_tp[kept])),
+        "frobenius_fp": float(np.linalg.norm(mu_train[kept] - mu_fp[kept])),
+        "overlap_tp": identity_overlap(top["train"][0], top["tp"][0], top["tp"][1]),
+        "overlap_fp": identity_overlap(top["train"][0], top["fp"][0], top["fp"][1]),
+    }
+
+
+def identity_overlap(members_a, members_b, present=None) -> np.ndarray:
+    """(C,): share of each class's members in a (ignoring -1, "no member") that are also among
+    its members in b (nan where b has no instance of the class)."""
+    a, b = np.asarray(members_a), np.asarray(members_b)
+    valid = a >= 0
+    found = ((a[:, :, None] == b[:, None, :]) & valid[:, :, None]).any(2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = found.sum(1) / valid.sum(1)
+    if present is not None:
+        share = np.where(present, share, np.nan)
+    return share
+
+
+# -- one run's figures, for metrics.json ------------------------------------------------------
+
+COVERAGE_KS = (2, 3, 5, 7)   # paper Fig. 3
+MEMBER_K = 7                 # instance top-K set size for class members (the paper settles on 7)
+TOP_N = 10                   # "ten most frequent / largest" in Figs. 4, 5, 7, 8, 10
+
+
+def summarize(emb, train_counts, ks=COVERAGE_KS, k: int = MEMBER_K, n: int = TOP_N) -> dict:
+    """Every figure of the paper for one run, as plain lists and numbers (JSON-ready).
+
+    `emb` holds arrays (see embed.Embeddings): fe/fe_eff/y for train and test, weight_eff,
+    bias, logits_test. The majority is the class with the most training instances, the minority
+    the one with the fewest."""
+    C, H = emb.weight_eff.shape
+    counts = np.asarray(train_counts)
+    majority, minority = int(counts.argmax()), int(counts.argmin())
+    fe_e, W, b, y = emb.fe_eff_train, emb.weight_eff, emb.bias, emb.y_train
+    kstar = instance_top_k(fe_e, W, b)
+    r, _ = reference_and_adversary(logits(fe_e, W, b))
+    mean_ce = class_mean_ce(fe_e, W, y, C)
+    top_ce, top_ce_idx = top_values(mean_ce, n)
+    w_top, w_sum = weight_magnitudes(W, n)
+    share = top_ce_share(fe_e, W, b, y, C)
+    fe_counts = member_counts(top_k_members(emb.fe_train, k), y, C, H)
+    ce_counts = member_counts(top_k_members(ce_of(fe_e, W, r), k), y, C, H)
+    class_sizes = np.bincount(y, minlength=C)
+    fe_members, fe_ratio = class_top_k_coverage_ratio(fe_counts, class_sizes, n)
+    mean_fe_top, mean_fe_idx = top_values(class_means(emb.fe_train, y, C), n)
+    rq7 = train_test_alignment(emb.fe_train, y, emb.fe_test, emb.y_test, emb.pred_test, C, k, n)
+    tp, fp = tp_fp_groups(emb.y_test, emb.pred_test)
+    ce_test = ce_of(emb.fe_eff_test, W, emb.pred_test)
+    ce_tr_m = class_top_members(ce_counts, n)[0]
+    ce_overlap = {}
+    for name, groups in (("tp", tp), ("fp", fp)):
+        keep = groups >= 0
+        cnt = member_counts(top_k_members(ce_test[keep], k), groups[keep], C, H)
+        ce_overlap[name] = identity_overlap(ce_tr_m, class_top_members(cnt, n)[0], cnt.sum(1) > 0)
+
+    def mean(a):
+        return float(np.nanmean(a))
+
+    return {
+        "majority_class": majority, "minority_class": minority,
+        "coverage_ks": list(ks),
+        "top_k_coverage": top_k_coverage(kstar, ks).tolist(),
+        "class_top_k_coverage": class_top_k_coverage(kstar, y, ks, C).tolist(),
+        "kstar_mean_by_class": class_means(kstar[:, None].astype(float), y, C)[:, 0].tolist(),
+        "kstar_beyond_H": int((kstar > H).sum()),
+        "class_mean_ce_top": top_ce.tolist(), "class_mean_ce_top_index": top_ce_idx.tolist(),
+        "largest_class_ce": largest_class_ce(mean_ce, majority),
+        "top_ce_share": share.tolist(),
+        "top_ce_share_table": majority_vs_others(share[:, 0], majority),
+        "weight_top": w_top.tolist(), "weight_top_sum": w_sum.tolist(),
+        "weight_top_sum_majority": float(w_sum[majority]), "weight_top_sum_minority": float(w_sum[minority]),
+        "weight_largest": float(np.abs(W).max()), "class_mean_ce_largest": float(mean_ce.max()),
+        "fe_members": fe_members.tolist(), "fe_member_ratio": fe_ratio.tolist(),
+        "features_to_describe_fe": features_to_describe(fe_counts).tolist(),
+        "features_to_describe_ce": features_to_describe(ce_counts).tolist(),
+        "class_mean_fe_top": mean_fe_top.tolist(), "class_mean_fe_top_index": mean_fe_idx.tolist(),
+        "rq7": {
+            "frobenius_tp": rq7["frobenius_tp"], "frobenius_fp": rq7["frobenius_fp"],
+            "classes_left_out": rq7["classes_left_out"],
+            "fe_overlap_tp": mean(rq7["overlap_tp"]), "fe_overlap_fp": mean(rq7["overlap_fp"]),
+            "ce_overlap_tp": mean(ce_overlap["tp"]), "ce_overlap_fp": mean(ce_overlap["fp"]),
+            "fe_overlap_tp_by_class": rq7["overlap_tp"].tolist(),
+            "fe_overlap_fp_by_class": rq7["overlap_fp"].tolist(),
+            "mu_train_top": top_values(rq7["mu_train"], n)[0].tolist(),
+            "mu_tp_top": top_values(np.nan_to_num(rq7["mu_tp"], nan=0.0), n)[0].tolist(),
+            "mu_fp_top": top_values(np.nan_to_num(rq7["mu_fp"], nan=0.0), n)[0].tolist(),
+        },
+    }

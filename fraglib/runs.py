@@ -28,6 +28,9 @@ from filelock import FileLock
 from . import __version__
 from .config import RunConfig
 from .data import RunData, make_run_data
+from .embed import Embeddings, extract
+from .heads import fit_linear_head, head_bac
+from .measures import summarize
 from .fileio import atomic_torch_save, atomic_write_json, sha256
 from .train import evaluate, new_model, pick_device, train
 
@@ -65,6 +68,33 @@ class Run:
         model = new_model(self.config, self.data)
         model.load_state_dict(torch.load(self.folder / "model.pt", map_location="cpu", weights_only=True))
         return model.to(pick_device(device)).eval()
+
+    def _embeddings_ok(self) -> bool:
+        path = self.folder / "embeddings.npz"
+        return path.exists() and self.metrics.get("embeddings_sha256") == sha256(path)
+
+    def embeddings(self, device=None) -> Embeddings:
+        """fe / logits / W / b of this run (extracted into embeddings.npz on first use)."""
+        if not self._embeddings_ok():
+            with FileLock(str(self.folder / ".lock")):
+                if not self._embeddings_ok():  # a damaged or missing file is extracted anew
+                    digest = extract(self.model(device), self.data, self.folder / "embeddings.npz", device)
+                    self.update_metrics(embeddings_sha256=digest)
+        return Embeddings.load(self.folder / "embeddings.npz")
+
+    def measures(self, device=None) -> dict:
+        """The paper's figures for this run (metrics.json's "measures"; computed once).
+
+        Includes RQ1's classifier re-training: a fresh linear head trained on the fe of the full
+        balanced training set, from this run's frozen extractor, and its test BAC."""
+        metrics = self.metrics
+        if "measures" not in metrics:
+            emb = self.embeddings(device)
+            figures = summarize(emb, metrics["train_counts"])
+            W, b = fit_linear_head(emb.fe_full, emb.y_full, emb.num_classes, seed=self.config.seed)
+            figures["retrain_test_bac"] = head_bac(W, b, emb.fe_test, emb.y_test, emb.num_classes)
+            metrics = self.update_metrics(measures=figures)
+        return metrics["measures"]
 
     def update_metrics(self, **figures) -> dict:
         """Add figures (e.g. the measures of issue 3) to metrics.json, atomically."""

@@ -66,8 +66,8 @@ class TrainResult:
     best_epoch: int
     best_bac: float             # balanced accuracy on the selection split at that epoch
     history: list               # one dict per epoch
-    seconds: float              # training wall time, this process and earlier ones
-    images_per_second: float
+    seconds: float              # training wall time (with validation), this process and earlier ones
+    images_per_second: float    # training images per second of the training loop alone
 
 
 class Interrupted(RuntimeError):
@@ -98,7 +98,7 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
     loss_fn = build_loss(config, data.train_counts()).to(device)
     x_sel, y_sel = (data.x_val, data.y_val) if config.selection == "val" else (data.x_test, data.y_test)
     state = {"epoch": 0, "history": [], "best_state": None, "best_epoch": -1, "best_bac": -1.0,
-             "seconds": 0.0, "images": 0}
+             "seconds": 0.0, "loop_seconds": 0.0, "images": 0}
     if saved is not None:
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
@@ -132,27 +132,30 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
             total_loss += loss.detach() * len(idx)
             correct += (logits.argmax(1) == yb).sum()
         bar.close()
+        loop_seconds = time.perf_counter() - t0
         pred = predict(model, x_sel, data.spec, device, reg.precision).argmax(1).numpy()
         sel_bac = balanced_accuracy(y_sel.numpy(), pred, data.num_classes)
         seconds = time.perf_counter() - t0
         state["seconds"] += seconds
+        state["loop_seconds"] += loop_seconds
         state["images"] += n
         state["history"].append({"epoch": epoch, "lr": reg.lr_at(epoch), "loss": total_loss.item() / n,
                                  "train_acc_augmented": correct.item() / n,
-                                 f"{config.selection}_bac": sel_bac, "seconds": seconds})
+                                 f"{config.selection}_bac": sel_bac, "seconds": seconds,
+                                 "train_loop_seconds": loop_seconds})
         if sel_bac > state["best_bac"]:
             state["best_bac"], state["best_epoch"] = sel_bac, epoch
             state["best_state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         state["epoch"] = epoch + 1
         if progress:
             tqdm.write(f"epoch {epoch + 1}/{reg.epochs}  loss {total_loss.item() / n:.4f}  "
-                       f"{config.selection} BAC {sel_bac:.4f}  {n / seconds:,.0f} img/s")
+                       f"{config.selection} BAC {sel_bac:.4f}  {n / loop_seconds:,.0f} img/s")
         atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                            "state": copy.deepcopy(state)}, checkpoint)
         if stop_after_epoch is not None and epoch + 1 == stop_after_epoch and epoch + 1 < reg.epochs:
             raise Interrupted(f"stopped after epoch {epoch + 1} as asked")
     return TrainResult(state["best_state"], state["best_epoch"], state["best_bac"], state["history"],
-                       state["seconds"], state["images"] / max(state["seconds"], 1e-9))
+                       state["seconds"], state["images"] / max(state["loop_seconds"], 1e-9))
 
 
 def evaluate(model: Net, data: RunData, device=None) -> dict:

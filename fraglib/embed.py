@@ -1,0 +1,78 @@
+"""Embedding extraction into the run folder: embeddings.npz.
+
+Arrays (float32 unless said): fe_train / fe_test / fe_full (N, H) extractor outputs for the
+run's training set, the balanced test set and the full balanced training set (RQ1);
+y_train / y_test / y_full (int64); logits_train / logits_test (N, C) the model's own logits;
+weight (C, H) and bias (C,) the head's parameters (bias zeros where the head has none); and
+fe_eff_train / fe_eff_test / weight_eff, the head's effective operands (a cosine head's
+s * fe/|fe| and W/|W|; for a linear head they are fe and W themselves and are not stored twice).
+Always: logits == fe_eff @ weight_eff.T + bias.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+
+from .fileio import atomic_savez, sha256
+from .models import CosineHead
+from .train import pick_device, predict
+
+
+@dataclass
+class Embeddings:
+    fe_train: np.ndarray
+    y_train: np.ndarray
+    fe_test: np.ndarray
+    y_test: np.ndarray
+    fe_full: np.ndarray
+    y_full: np.ndarray
+    logits_train: np.ndarray
+    logits_test: np.ndarray
+    weight: np.ndarray
+    bias: np.ndarray
+    fe_eff_train: np.ndarray
+    fe_eff_test: np.ndarray
+    weight_eff: np.ndarray
+
+    @property
+    def num_classes(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def pred_test(self) -> np.ndarray:
+        return self.logits_test.argmax(1)
+
+    @classmethod
+    def load(cls, path) -> "Embeddings":
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        for split in ("train", "test"):
+            arrays.setdefault(f"fe_eff_{split}", arrays[f"fe_{split}"])
+        arrays.setdefault("weight_eff", arrays["weight"])
+        return cls(**{f.name: arrays[f.name] for f in fields(cls)})
+
+
+@torch.no_grad()
+def extract(model, data, path, device=None) -> str:
+    """Write embeddings.npz atomically (fp32 inference); return its sha256."""
+    device = pick_device(device)
+    model = model.to(device).eval()
+    out = {}
+    for split, (x, y) in {"train": (data.x_train, data.y_train), "test": (data.x_test, data.y_test),
+                          "full": (data.x_full, data.y_full)}.items():
+        lg, fe = predict(model, x, data.spec, device, precision="fp32", features=True)
+        out[f"fe_{split}"], out[f"y_{split}"] = fe.numpy(), y.numpy()
+        if split != "full":
+            out[f"logits_{split}"] = lg.numpy()
+            if isinstance(model.head, CosineHead):
+                out[f"fe_eff_{split}"] = model.head.operands(fe.to(device))[0].cpu().numpy()
+    head = model.head
+    _, w_eff, bias = head.operands(torch.zeros(1, head.weight.shape[1], device=device))
+    out["weight"] = head.weight.detach().cpu().numpy()
+    out["bias"] = bias.detach().cpu().numpy().astype(np.float32)
+    if isinstance(head, CosineHead):
+        out["weight_eff"] = w_eff.detach().cpu().numpy()
+    atomic_savez(path, **out)
+    return sha256(path)

@@ -1,0 +1,66 @@
+"""Extraction into the run folder, the run's measures, and classifier re-training."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fraglib.measures as M
+from fraglib.heads import fit_linear_head, head_bac
+
+from .conftest import tiny
+
+
+@pytest.mark.parametrize("loss", ["ce", "ldam-drw"])  # linear head with bias; cosine head
+def test_sum_of_ce_plus_bias_is_the_models_own_logits(shared_store, loss):
+    run = shared_store.get(tiny(loss), progress=False)
+    emb = run.embeddings()
+    for split in ("train", "test"):
+        fe_eff = getattr(emb, f"fe_eff_{split}")
+        np.testing.assert_allclose(M.logits(fe_eff, emb.weight_eff, emb.bias),
+                                   getattr(emb, f"logits_{split}"), rtol=1e-4, atol=1e-4)
+    assert emb.fe_train.shape == (len(run.data.y_train), 64) and (emb.fe_train >= 0).all()
+    assert emb.fe_full.shape == (3000, 64) and np.bincount(emb.y_full).tolist() == [300] * 10
+    with np.load(run.folder / "embeddings.npz") as z:
+        names = set(z.files)
+    assert {"fe_train", "y_train", "fe_test", "y_test", "logits_train", "logits_test", "weight",
+            "bias"} <= names
+    if loss == "ldam-drw":
+        assert not emb.bias.any()  # the cosine head has no bias
+        np.testing.assert_allclose(np.linalg.norm(emb.weight_eff, axis=1), 1, rtol=1e-5)
+        np.testing.assert_allclose(np.linalg.norm(emb.fe_eff_train, axis=1), 30, rtol=1e-4)
+        assert {"fe_eff_train", "fe_eff_test", "weight_eff"} <= names
+    # the test predictions agree with the stored per-class test accuracy
+    acc = M.per_class_accuracy(emb.y_test, emb.pred_test, 10)
+    np.testing.assert_allclose(acc, run.metrics["test_class_acc"])
+
+
+def test_damaged_embeddings_are_extracted_again(store):
+    run = store.get(tiny(), progress=False)
+    first = run.embeddings().fe_test.copy()
+    path = run.folder / "embeddings.npz"
+    path.write_bytes(path.read_bytes()[:100])
+    np.testing.assert_array_equal(run.embeddings().fe_test, first)
+
+
+def test_measures_land_in_metrics_json(shared_store):
+    run = shared_store.get(tiny(), progress=False)
+    figures = run.measures()
+    stored = run.metrics["measures"]
+    assert stored["top_k_coverage"] == figures["top_k_coverage"]
+    assert len(figures["class_top_k_coverage"]) == 10 and len(figures["class_top_k_coverage"][0]) == 4
+    assert figures["majority_class"] == 0 and figures["minority_class"] == 9
+    assert 0 <= figures["retrain_test_bac"] <= 1
+    assert figures["rq7"]["frobenius_tp"] >= 0
+    assert np.all(np.diff(figures["top_k_coverage"]) >= 0)
+
+
+def test_fit_linear_head_separates_separable_embeddings():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 16)) * 4
+    y = rng.integers(0, 4, 800)
+    fe = centres[y] + rng.normal(size=(800, 16))
+    W, b = fit_linear_head(fe, y, 4, seed=0)
+    assert W.shape == (4, 16) and b.shape == (4,)
+    assert head_bac(W, b, fe, y, 4) > 0.98
+    W2, b2 = fit_linear_head(fe, y, 4, seed=0)
+    np.testing.assert_array_equal(W, W2)  # same seed, same head

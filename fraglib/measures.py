@@ -269,6 +269,7 @@ def summarize(emb, train_counts, ks=COVERAGE_KS, k: int = MEMBER_K, n: int = TOP
         "majority_class": majority, "minority_class": minority,
         "coverage_ks": list(ks),
         "top_k_coverage": top_k_coverage(kstar, ks).tolist(),
+        "top_k_coverage_all": top_k_coverage(kstar, range(1, H + 2)).tolist(),  # K = 1 .. H+1
         "class_top_k_coverage": class_top_k_coverage(kstar, y, ks, C).tolist(),
         "kstar_mean_by_class": class_means(kstar[:, None].astype(float), y, C)[:, 0].tolist(),
         "kstar_beyond_H": int((kstar > H).sum()),

@@ -188,6 +188,31 @@ class RunStore:
         shutil.rmtree(self.folder(config), ignore_errors=True)
 
 
+class Study:
+    """One configuration of the book: the balanced- and the imbalanced-trained run of a dataset
+    and loss (same profile, seed and everything else), with their measures."""
+
+    def __init__(self, dataset: str, loss: str, imbalance_ratio: float = 100, profile: str = "quick",
+                 seed: int = 0, store: RunStore | None = None, progress: bool = True, **overrides):
+        store = store or RunStore()
+        self.dataset, self.loss = dataset, loss
+        self.balanced = store.get(RunConfig.make(dataset, loss, 1, profile=profile, seed=seed, **overrides),
+                                  progress=progress)
+        self.imbalanced = store.get(RunConfig.make(dataset, loss, imbalance_ratio, profile=profile,
+                                                   seed=seed, **overrides), progress=progress)
+        for run in (self.balanced, self.imbalanced):
+            run.measures()
+
+    def __repr__(self):
+        return (f"Study({self.dataset}, {self.loss})\n  balanced:   {self.balanced.folder}\n"
+                f"  imbalanced: {self.imbalanced.folder}")
+
+    def claims(self, rq: str | None = None):
+        from .claims import Half, claims
+        out = claims(Half(self.balanced.metrics), Half(self.imbalanced.metrics), self.dataset, self.loss)
+        return [c for c in out if rq is None or c.rq == rq]
+
+
 def get(config: RunConfig, **kwargs) -> Run:
     """`runs.get(config)`: the chapter's one call (trains only if the store lacks the run)."""
     return RunStore().get(config, **kwargs)

@@ -45,6 +45,8 @@ def main(argv=None) -> int:
     p.add_argument("--profile", default="quick", choices=tuple(PROFILES))
     p.add_argument("--no-build", action="store_true", help="execute the chapters, skip jupyter-book")
     p.add_argument("--only", nargs="*", default=None, help="chapter stems to run (default: all)")
+    p.add_argument("--root", default=None, help="folder to build the book in (default: this checkout)")
+    p.add_argument("--strict", action="store_true", help="Sphinx warnings are errors (CI)")
 
     a = parser.parse_args(argv)
     try:
@@ -61,7 +63,7 @@ def main(argv=None) -> int:
                 print(f"{run.metrics['test_bac']:.4f}  {run.config.label():60s}  {run.folder}")
         elif a.command == "book":
             from .book import build_book
-            build_book(a.profile, build=not a.no_build, only=a.only)
+            build_book(a.profile, build=not a.no_build, only=a.only, root=a.root, strict=a.strict)
     except (ValueError, LookupError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

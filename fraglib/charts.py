@@ -19,6 +19,7 @@ import pandas as pd
 
 BUNDLE_NAME = "vega-bundle.js"
 WIDTH = 520
+FACET_W = 190  # each panel of a faceted chart: two or three fit the page
 
 
 def write_vega_bundle(static_dir: Path) -> Path:
@@ -27,7 +28,9 @@ def write_vega_bundle(static_dir: Path) -> Path:
     path = Path(static_dir) / BUNDLE_NAME
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(vlc.javascript_bundle())
+        # Wrapped in a function: the bundle's top-level names (`_`, ...) would clash with
+        # Sphinx's own globals (underscore.js) in a classic script.
+        path.write_text("(function () {\n" + vlc.javascript_bundle() + "\n})();\n")
     return path
 
 
@@ -68,13 +71,13 @@ def long_frame(matrix, row: str, col: str, value: str, **const) -> pd.DataFrame:
 def per_class_accuracy(df: pd.DataFrame, title: str) -> alt.Chart:
     """Fig. 2: train and test accuracy per class, with the class's share of n_max.
     df columns: class, split (train|test|imbalance), value, model."""
-    return alt.Chart(df, title=title).mark_line(point=True).encode(
+    return alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("class:O", title="class (0 = majority)"),
         y=alt.Y("value:Q", title="accuracy / n_c ÷ n_max", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("split:N", scale=alt.Scale(domain=["train", "test", "n_c / n_max"],
                                                    range=["#1f77b4", "#2ca02c", "#d62728"])),
         tooltip=["model", "class", "split", alt.Tooltip("value:Q", format=".3f")],
-    ).properties(width=260, height=220).facet(column=alt.Column("model:N", title=None))
+    ).properties(width=FACET_W, height=220).facet(column=alt.Column("model:N", title=None), title=title)
 
 
 def grouped_bars(df: pd.DataFrame, x: str, y: str, color: str, title: str, y_title: str,
@@ -92,26 +95,30 @@ def class_lines(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_ti
                 facet: str | None = "model", y_domain=None) -> alt.Chart:
     """One line per class (Figs. 3-8 and 10): x a rank or K, y a ratio or magnitude."""
     scale = alt.Scale(domain=y_domain) if y_domain else alt.Undefined
-    chart = alt.Chart(df, title=title).mark_line(point=True).encode(
+    chart = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X(f"{x}:O", title=x_title),
         y=alt.Y(f"{y}:Q", title=y_title, scale=scale),
         color=alt.Color("class:O", scale=alt.Scale(scheme="viridis"), title="class"),
         tooltip=["class", x, alt.Tooltip(f"{y}:Q", format=".3f")],
-    ).properties(width=260, height=220)
-    return chart.facet(column=alt.Column(f"{facet}:N", title=None)) if facet else chart
+    ).properties(width=FACET_W if facet else WIDTH - 120, height=220)
+    if facet:
+        return chart.facet(column=alt.Column(f"{facet}:N", title=None), title=title)
+    return chart.properties(title=title)
 
 
 def by_class(df: pd.DataFrame, y: str, color: str, title: str, y_title: str, facet: str | None = None,
              y_domain=None) -> alt.Chart:
     """Lines over the class index (Fig. 3: one line per K; Fig. 9: one per model)."""
     scale = alt.Scale(domain=y_domain) if y_domain else alt.Undefined
-    chart = alt.Chart(df, title=title).mark_line(point=True).encode(
+    chart = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("class:O", title="class (0 = majority)"),
         y=alt.Y(f"{y}:Q", title=y_title, scale=scale),
         color=alt.Color(f"{color}:N", title=color),
         tooltip=["class", color, alt.Tooltip(f"{y}:Q", format=".3f")],
-    ).properties(width=260, height=220)
-    return chart.facet(column=alt.Column(f"{facet}:N", title=None)) if facet else chart
+    ).properties(width=FACET_W if facet else WIDTH - 120, height=220)
+    if facet:
+        return chart.facet(column=alt.Column(f"{facet}:N", title=None), title=title)
+    return chart.properties(title=title)
 
 
 def heatmap(df: pd.DataFrame, x: str, y: str, value: str, title: str, x_title: str,

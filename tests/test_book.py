@@ -1,0 +1,75 @@
+"""The whole pipeline on the tiny profile: train, execute every chapter with papermill, build
+the book with Sphinx warnings as errors, then check in headless Chromium, with the network
+off, that every chart is drawn."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fraglib.book import MATRIX, chapters, retitle
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    root = tmp_path_factory.mktemp("book")
+    env = dict(os.environ, FRAGLIB_RUNS=str(root / "runs"))
+    subprocess.run([sys.executable, "-m", "fraglib", "book", "--profile", "tiny", "--root", str(root),
+                    "--strict"], cwd=REPO, env=env, check=True)
+    return root / "book" / "_build" / "html"
+
+
+def test_every_chapter_has_a_titled_page_per_configuration(built_book):
+    titles = set()
+    for chapter in chapters():
+        for dataset, loss, _ in MATRIX["tiny"]:
+            page = built_book / "book" / "runs" / "tiny" / chapter / f"{dataset}-{loss}.html"
+            assert page.exists(), page
+            title = re.search(r"<title>(.*?)</title>", page.read_text(), re.S).group(1)
+            assert dataset in title and loss in title
+            titles.add(title)
+    assert len(titles) == len(chapters()) * len(MATRIX["tiny"])  # each page its own title
+    summary = (built_book / "book" / "runs" / "tiny" / "summary.html").read_text()
+    assert "does not hold" in summary or "holds" in summary
+
+
+def test_verdicts_and_glued_numbers_are_rendered(built_book):
+    page = (built_book / "book" / "runs" / "tiny" / "rq1_retraining" / "fashion-mnist-ce.html").read_text()
+    assert "Verdict" in page and re.search(r"claim (holds|does not fully hold|holds in direction)", page)
+    assert "{glue" not in page  # every glue reference was filled in
+    assert re.search(r"reaches <span[^>]*>\d+\.\d\d</span>% BAC", page) or re.search(r"reaches \d+\.\d\d% BAC", page)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_charts_draw_offline_in_chromium(built_book, tmp_path):
+    pages = sorted(built_book.glob("book/runs/tiny/**/*.html"))
+    assert pages
+    for page in pages:
+        html = page.read_text()
+        expected = html.count('class="fraglib-chart"')
+        assert "cdn.jsdelivr" not in html and "https://cdn" not in html
+        if not expected:
+            continue
+        dom = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",  # no network at all
+             f"--user-data-dir={tmp_path / page.stem}", "--virtual-time-budget=15000", "--dump-dom",
+             page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+        drawn = len(re.findall(r'class="fraglib-chart vega-embed"[^>]*><svg[^>]*class="marks"', dom))
+        assert drawn == expected, f"{page}: {drawn} of {expected} charts drawn"
+
+
+def test_retitle_keeps_the_question_as_subtitle():
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# RQ9: A question?\n\nText.")])
+    retitle(nb, "RQ9 · data · loss")
+    assert nb.cells[0].source.startswith("# RQ9 · data · loss\n\n**RQ9: A question?**")

@@ -1,0 +1,120 @@
+"""EOS: three-phase training with Expansive Over-Sampling (Dablain et al., arXiv 2207.06080).
+
+Phase 1 is a stored imbalanced run (its extractor). Phase 2 re-balances the training set *in
+embedding space*; phase 3 fits a fresh linear head on the balanced embeddings and scores it on
+the test set's fe. Phase-2 samplers, side by side:
+
+- `eos`:   a synthetic point is a convex combination x + lam * (e - x), lam in (0, 1), of a
+           minority sample x and one of its k nearest *enemies* e (nearest neighbours of another
+           class), found with scikit-learn's NearestNeighbors;
+- `ros`:   random over-sampling (imbalanced-learn);
+- `smote`: SMOTE in embedding space (imbalanced-learn): combinations with same-class neighbours;
+- `crt`:   class-balanced re-sampling of the same total size (Kang et al.'s cRT);
+- `none`:  the imbalanced embeddings as they are (a fresh head, no re-balancing).
+
+Also here: the generalization gap in embedding space per class (train vs test fe).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .heads import HeadRegime, fit_linear_head, head_bac
+from .measures import class_means, per_class_accuracy
+
+SAMPLERS = ("none", "crt", "ros", "smote", "eos")
+
+
+# -- the generalization gap --------------------------------------------------------------------
+
+def generalization_gap(fe_train, y_train, fe_test, y_test, num_classes: int) -> dict:
+    """Per class: the distance between train and test class-mean fe, and each set's spread (mean
+    distance of the class's fe to its own mean). Arrays of shape (C,)."""
+    fe_train, fe_test = np.asarray(fe_train, np.float64), np.asarray(fe_test, np.float64)
+    mu_tr, mu_te = class_means(fe_train, y_train, num_classes), class_means(fe_test, y_test, num_classes)
+
+    def spread(fe, y, mu):
+        d = np.linalg.norm(fe - mu[y], axis=1)
+        return class_means(d[:, None], y, num_classes)[:, 0]
+
+    return {"mean_gap": np.linalg.norm(mu_tr - mu_te, axis=1),
+            "spread_train": spread(fe_train, np.asarray(y_train), mu_tr),
+            "spread_test": spread(fe_test, np.asarray(y_test), mu_te)}
+
+
+# -- phase 2: samplers -----------------------------------------------------------------------------
+
+def _deficits(y, num_classes):
+    counts = np.bincount(y, minlength=num_classes)
+    return counts, counts.max() - counts
+
+
+def eos_samples(fe, y, num_classes: int, k: int = 10, seed: int = 0):
+    """Synthetic points for every class short of the largest, with their provenance.
+
+    Returns (points, labels, base_index, enemy_index, lam): point = fe[base] + lam * (fe[enemy] -
+    fe[base]), with y[enemy] != y[base] and enemy among base's k nearest enemies, 0 < lam < 1."""
+    from sklearn.neighbors import NearestNeighbors
+    fe, y = np.asarray(fe, np.float64), np.asarray(y)
+    rng = np.random.default_rng(seed)
+    _, deficit = _deficits(y, num_classes)
+    points, labels, bases, enemies, lams = [], [], [], [], []
+    for c in np.flatnonzero(deficit):
+        members, others = np.flatnonzero(y == c), np.flatnonzero(y != c)
+        kk = min(k, len(others))
+        nn = NearestNeighbors(n_neighbors=kk).fit(fe[others])
+        _, nbr = nn.kneighbors(fe[members])                 # (n_c, kk) indices into `others`
+        pick = rng.integers(0, len(members), deficit[c])    # which minority samples
+        which = rng.integers(0, kk, deficit[c])             # which of their enemies
+        base, enemy = members[pick], others[nbr[pick, which]]
+        lam = rng.uniform(np.nextafter(0.0, 1.0), 1.0, deficit[c])  # strictly inside the segment
+        points.append(fe[base] + lam[:, None] * (fe[enemy] - fe[base]))
+        labels.append(np.full(deficit[c], c))
+        bases.append(base), enemies.append(enemy), lams.append(lam)
+    if not points:
+        empty = np.zeros(0, int)
+        return np.zeros((0, fe.shape[1])), empty, empty, empty, np.zeros(0)
+    return (np.concatenate(points), np.concatenate(labels), np.concatenate(bases),
+            np.concatenate(enemies), np.concatenate(lams))
+
+
+def resample(name: str, fe, y, num_classes: int, seed: int = 0, k: int = 10):
+    """Phase 2: a re-balanced (fe, y) by the named sampler."""
+    if name not in SAMPLERS:
+        raise ValueError(f"Unknown sampler {name!r}; valid choices: {', '.join(SAMPLERS)}")
+    fe, y = np.asarray(fe, np.float64), np.asarray(y)
+    if name == "none":
+        return fe, y
+    if name == "crt":  # class-balanced sampling with replacement, same total size
+        rng = np.random.default_rng(seed)
+        per = len(y) // num_classes
+        idx = np.concatenate([rng.choice(np.flatnonzero(y == c), per) for c in range(num_classes)])
+        return fe[idx], y[idx]
+    if name == "eos":
+        pts, lab, *_ = eos_samples(fe, y, num_classes, k, seed)
+        return np.concatenate([fe, pts]), np.concatenate([y, lab])
+    from imblearn.over_sampling import SMOTE, RandomOverSampler
+    if name == "ros":
+        return RandomOverSampler(random_state=seed).fit_resample(fe, y)
+    k_smote = max(1, min(5, np.bincount(y, minlength=num_classes).min() - 1))
+    return SMOTE(k_neighbors=k_smote, random_state=seed).fit_resample(fe, y)
+
+
+# -- phase 3 -----------------------------------------------------------------------------------
+
+def compare(fe_train, y_train, fe_test, y_test, num_classes: int, samplers=SAMPLERS, seed: int = 0,
+            k: int = 10, regime: HeadRegime = HeadRegime()) -> list[dict]:
+    """Phases 2 and 3 for each sampler: test BAC, per-class accuracy, sizes and seconds."""
+    rows = []
+    for name in samplers:
+        t0 = time.perf_counter()
+        fe_b, y_b = resample(name, fe_train, y_train, num_classes, seed, k)
+        t1 = time.perf_counter()
+        W, b = fit_linear_head(fe_b, y_b, num_classes, seed=seed, regime=regime)
+        t2 = time.perf_counter()
+        pred = (np.asarray(fe_test) @ W.T + b).argmax(1)
+        rows.append({"sampler": name, "bac": head_bac(W, b, fe_test, y_test, num_classes),
+                     "class_acc": per_class_accuracy(y_test, pred, num_classes).tolist(),
+                     "n_train": int(len(y_b)), "sampling_seconds": t1 - t0, "head_seconds": t2 - t1})
+    return rows

@@ -1,0 +1,77 @@
+"""EOS and the other phase-2 samplers: geometry, balance, determinism; the gap measure."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fraglib import eos
+
+
+def _imbalanced(seed=0, counts=(60, 20, 6), H=5):
+    rng = np.random.default_rng(seed)
+    fe = np.concatenate([rng.normal(loc=3 * c, size=(n, H)) for c, n in enumerate(counts)])
+    y = np.repeat(np.arange(len(counts)), counts)
+    return fe, y
+
+
+def test_eos_points_lie_strictly_inside_segments_to_nearest_enemies():
+    fe, y = _imbalanced()
+    k = 4
+    pts, lab, base, enemy, lam = eos.eos_samples(fe, y, 3, k=k, seed=0)
+    assert len(pts) == (60 - 20) + (60 - 6)
+    assert (y[base] == lab).all() and (y[enemy] != lab).all()  # enemies are of another class
+    assert ((lam > 0) & (lam < 1)).all()
+    np.testing.assert_allclose(pts, fe[base] + lam[:, None] * (fe[enemy] - fe[base]))
+    assert not any((p == fe[b]).all() for p, b in zip(pts, base))  # never the point itself
+    for b, e in zip(base, enemy):  # e is among b's k nearest points of other classes
+        others = np.flatnonzero(y != y[b])
+        d = np.linalg.norm(fe[others] - fe[b], axis=1)
+        assert e in others[np.argsort(d)[:k]]
+
+
+@pytest.mark.parametrize("name", ["eos", "ros", "smote"])
+def test_oversamplers_balance_every_class(name):
+    fe, y = _imbalanced()
+    fe_b, y_b = eos.resample(name, fe, y, 3, seed=0)
+    assert np.bincount(y_b).tolist() == [60, 60, 60]
+    assert fe_b.shape == (180, fe.shape[1])
+    np.testing.assert_array_equal(fe_b[:len(fe)], fe)  # the real samples are kept
+
+
+def test_crt_draws_the_same_number_per_class():
+    fe, y = _imbalanced()
+    _, y_b = eos.resample("crt", fe, y, 3, seed=0)
+    assert np.bincount(y_b).tolist() == [28, 28, 28]
+
+
+@pytest.mark.parametrize("name", eos.SAMPLERS)
+def test_same_seed_same_points(name):
+    fe, y = _imbalanced()
+    a, b = eos.resample(name, fe, y, 3, seed=7), eos.resample(name, fe, y, 3, seed=7)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_unknown_sampler_names_choices():
+    with pytest.raises(ValueError, match="none, crt, ros, smote, eos"):
+        eos.resample("adasyn", *_imbalanced(), 3)
+
+
+def test_generalization_gap_by_hand():
+    fe_train, y_train = np.array([[0.0, 0.0], [2.0, 0.0], [5.0, 5.0]]), np.array([0, 0, 1])
+    fe_test, y_test = np.array([[1.0, 3.0], [1.0, 1.0], [5.0, 5.0]]), np.array([0, 0, 1])
+    gap = eos.generalization_gap(fe_train, y_train, fe_test, y_test, 2)
+    np.testing.assert_allclose(gap["mean_gap"], [2.0, 0.0])       # means (1,0)->(1,2); (5,5)->(5,5)
+    np.testing.assert_allclose(gap["spread_train"], [1.0, 0.0])
+    np.testing.assert_allclose(gap["spread_test"], [1.0, 0.0])
+
+
+def test_compare_reports_every_sampler():
+    fe, y = _imbalanced(counts=(80, 30, 10))
+    fe_t, y_t = _imbalanced(seed=1, counts=(20, 20, 20))
+    from fraglib.heads import HeadRegime
+    rows = eos.compare(fe, y, fe_t, y_t, 3, seed=0, regime=HeadRegime(epochs=300))  # 120 points: 1 step an epoch
+    assert [r["sampler"] for r in rows] == list(eos.SAMPLERS)
+    for r in rows:
+        assert 0 <= r["bac"] <= 1 and len(r["class_acc"]) == 3 and r["sampling_seconds"] >= 0
+    assert max(r["bac"] for r in rows) > 0.9  # well-separated blobs

@@ -48,9 +48,8 @@ study
 # ## The ten largest |W| per class (Figure 7)
 
 # %%
-df = pd.concat([ranked for ranked in (
-    charts.long_frame(mb["weight_top"], "class", "rank", "value", model="balanced-trained"),
-    charts.long_frame(mi["weight_top"], "class", "rank", "value", model="imbalanced-trained"))])
+df = pd.concat([charts.long_frame(mb["weight_top"], "class", "rank", "value", model="balanced-trained"),
+                charts.long_frame(mi["weight_top"], "class", "rank", "value", model="imbalanced-trained")])
 df["rank"] += 1
 charts.class_lines(df, x="rank", y="value", title="Figure 7: ten largest |W| per class, sorted",
                    x_title="rank", y_title="|W|")

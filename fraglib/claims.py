@@ -192,9 +192,9 @@ def claims(bal: Half, imb: Half, dataset: str, loss: str) -> list[Claim]:
 
 
 def table(claim_list):
-    """The claims as a data frame (one row each) for a chapter's verdict cell."""
+    """The claims as a table (one row each) for a chapter's verdict cell, every claim in full."""
     import pandas as pd
-    return pd.DataFrame([c.row() for c in claim_list])
+    return pd.DataFrame([c.row() for c in claim_list]).style.hide(axis="index")
 
 
 def sentence(claim_list) -> str:

@@ -91,34 +91,32 @@ def grouped_bars(df: pd.DataFrame, x: str, y: str, color: str, title: str, y_tit
     ).properties(width=90, height=240)
 
 
-def class_lines(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str,
-                facet: str | None = "model", y_domain=None) -> alt.Chart:
-    """One line per class (Figs. 3-8 and 10): x a rank or K, y a ratio or magnitude."""
+def _lines(df, x, x_title, y, y_title, color, title, facet, y_domain) -> alt.Chart:
+    """Lines with points, optionally faceted into columns; the shared body of the two below."""
     scale = alt.Scale(domain=y_domain) if y_domain else alt.Undefined
     chart = alt.Chart(df).mark_line(point=True).encode(
-        x=alt.X(f"{x}:O", title=x_title),
+        x=alt.X(x, title=x_title),
         y=alt.Y(f"{y}:Q", title=y_title, scale=scale),
-        color=alt.Color("class:O", scale=alt.Scale(scheme="viridis"), title="class"),
-        tooltip=["class", x, alt.Tooltip(f"{y}:Q", format=".3f")],
+        color=color,
+        tooltip=[x.split(":")[0], color.shorthand.split(":")[0], alt.Tooltip(f"{y}:Q", format=".3f")],
     ).properties(width=FACET_W if facet else WIDTH - 120, height=220)
     if facet:
         return chart.facet(column=alt.Column(f"{facet}:N", title=None), title=title)
     return chart.properties(title=title)
+
+
+def class_lines(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str,
+                facet: str | None = "model", y_domain=None) -> alt.Chart:
+    """One line per class (Figs. 3-8 and 10): x a rank or K, y a ratio or magnitude."""
+    color = alt.Color("class:O", scale=alt.Scale(scheme="viridis"), title="class")
+    return _lines(df, f"{x}:O", x_title, y, y_title, color, title, facet, y_domain)
 
 
 def by_class(df: pd.DataFrame, y: str, color: str, title: str, y_title: str, facet: str | None = None,
              y_domain=None) -> alt.Chart:
     """Lines over the class index (Fig. 3: one line per K; Fig. 9: one per model)."""
-    scale = alt.Scale(domain=y_domain) if y_domain else alt.Undefined
-    chart = alt.Chart(df).mark_line(point=True).encode(
-        x=alt.X("class:O", title="class (0 = majority)"),
-        y=alt.Y(f"{y}:Q", title=y_title, scale=scale),
-        color=alt.Color(f"{color}:N", title=color),
-        tooltip=["class", color, alt.Tooltip(f"{y}:Q", format=".3f")],
-    ).properties(width=FACET_W if facet else WIDTH - 120, height=220)
-    if facet:
-        return chart.facet(column=alt.Column(f"{facet}:N", title=None), title=title)
-    return chart.properties(title=title)
+    return _lines(df, "class:O", "class (0 = majority)", y, y_title, alt.Color(f"{color}:N", title=color),
+                  title, facet, y_domain)
 
 
 def heatmap(df: pd.DataFrame, x: str, y: str, value: str, title: str, x_title: str,

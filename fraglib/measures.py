@@ -194,13 +194,9 @@ def train_test_alignment(fe_train, y_train, fe_test, y_test, pred_test, num_clas
     mu_train = class_means(fe_train, y_train, num_classes)
     mu_tp, mu_fp = _means_where(fe_test, tp, num_classes), _means_where(fe_test, fp, num_classes)
     kept = ~(np.isnan(mu_fp).any(1) | np.isnan(mu_tp).any(1))
-    H = np.asarray(fe_train).shape[1]
-    top = {}
-    for name, values, groups in (("train", fe_train, np.asarray(y_train)), ("tp", fe_test, tp),
-                                 ("fp", fe_test, fp)):
-        keep = groups >= 0
-        counts = member_counts(top_k_members(np.asarray(values)[keep], k), groups[keep], num_classes, H)
-        top[name] = (class_top_members(counts, n)[0], counts.sum(1) > 0)
+    top = {name: group_top_members(values, groups, num_classes, k, n)
+           for name, values, groups in (("train", fe_train, np.asarray(y_train)), ("tp", fe_test, tp),
+                                        ("fp", fe_test, fp))}
     return {
         "mu_train": mu_train, "mu_tp": mu_tp, "mu_fp": mu_fp, "classes_kept": kept,
         "classes_left_out": int((~kept).sum()),
@@ -209,6 +205,15 @@ def train_test_alignment(fe_train, y_train, fe_test, y_test, pred_test, num_clas
         "overlap_tp": identity_overlap(top["train"][0], top["tp"][0], top["tp"][1]),
         "overlap_fp": identity_overlap(top["train"][0], top["fp"][0], top["fp"][1]),
     }
+
+
+def group_top_members(values, groups, num_classes: int, k: int, n: int):
+    """Each group's n most frequent top-k features (instances in group -1 are left out), and
+    whether the group has any instance at all."""
+    values, groups = np.asarray(values), np.asarray(groups)
+    keep = groups >= 0
+    counts = member_counts(top_k_members(values[keep], k), groups[keep], num_classes, values.shape[1])
+    return class_top_members(counts, n)[0], counts.sum(1) > 0
 
 
 def identity_overlap(members_a, members_b, present=None) -> np.ndarray:
@@ -256,11 +261,8 @@ def summarize(emb, train_counts, ks=COVERAGE_KS, k: int = MEMBER_K, n: int = TOP
     tp, fp = tp_fp_groups(emb.y_test, emb.pred_test)
     ce_test = ce_of(emb.fe_eff_test, W, emb.pred_test)
     ce_tr_m = class_top_members(ce_counts, n)[0]
-    ce_overlap = {}
-    for name, groups in (("tp", tp), ("fp", fp)):
-        keep = groups >= 0
-        cnt = member_counts(top_k_members(ce_test[keep], k), groups[keep], C, H)
-        ce_overlap[name] = identity_overlap(ce_tr_m, class_top_members(cnt, n)[0], cnt.sum(1) > 0)
+    ce_overlap = {name: identity_overlap(ce_tr_m, *group_top_members(ce_test, groups, C, k, n))
+                  for name, groups in (("tp", tp), ("fp", fp))}
 
     def mean(a):
         return float(np.nanmean(a))

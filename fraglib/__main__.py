@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from .config import DATASETS, IMBALANCE_TYPES, LOSSES, MODELS, PROFILES, SELECTIONS, RunConfig
+from .config import DATASETS, IMBALANCE_TYPES, LOSSES, MODELS, PRECISIONS, PROFILES, SELECTIONS, RunConfig
 
 
 def add_run_args(p: argparse.ArgumentParser) -> None:
@@ -20,12 +20,14 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--selection", default="val", choices=SELECTIONS,
                    help="choose the best epoch on a held-out validation split (default) or on the "
                         "test set (the paper's protocol)")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="auto (default): bf16 where the device runs it natively, else fp32")
 
 
 def config_from_args(a) -> RunConfig:
     return RunConfig.make(a.dataset, a.loss, a.ratio, profile=a.profile, model=a.model,
                           imbalance_type=a.imbalance_type, seed=a.seed, data_seed=a.data_seed,
-                          selection=a.selection)
+                          selection=a.selection, precision=a.precision, device=a.device)
 
 
 def main(argv=None) -> int:
@@ -47,6 +49,9 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="*", default=None, help="chapter stems to run (default: all)")
     p.add_argument("--root", default=None, help="folder to build the book in (default: this checkout)")
     p.add_argument("--strict", action="store_true", help="Sphinx warnings are errors (CI)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel training processes and page kernels (default: one per core)")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
 
     a = parser.parse_args(argv)
     try:
@@ -63,7 +68,8 @@ def main(argv=None) -> int:
                 print(f"{run.metrics['test_bac']:.4f}  {run.config.label():60s}  {run.folder}")
         elif a.command == "book":
             from .book import build_book
-            build_book(a.profile, build=not a.no_build, only=a.only, root=a.root, strict=a.strict)
+            build_book(a.profile, build=not a.no_build, only=a.only, root=a.root, strict=a.strict,
+                       workers=a.workers, device=a.device)
     except (ValueError, LookupError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,17 +1,25 @@
 """`python -m fraglib book`: train the matrix, execute every chapter per configuration, build.
 
-1. Every run of the profile's matrix is trained (or loaded) here, with a progress bar per epoch,
-   and its measures computed once, so the chapters only read the run store.
+1. Every run the profile's matrix needs (one balanced cross-entropy reference per dataset, and
+   one imbalanced run per configuration) is trained or loaded, the longest first, in parallel
+   worker processes whose torch thread counts add up to the cores; then each run's measures
+   are computed once, so the chapters only read the run store.
 2. Each chapter (a Jupytext file in notebooks/) is converted in memory and executed by papermill
    once per configuration, into book/runs/<profile>/<chapter>/<dataset>-<loss>.ipynb, with a
-   title of its own.
-3. The summary page is executed once per profile.
-4. Jupyter Book 1.x builds the static HTML into book/_build/html (charts drawn by one local
-   vega bundle in book/_static, so they show offline).
+   title of its own; the summary page once per profile. Pages run in parallel, one kernel per
+   core with one torch thread each, and are cached: a page is executed again only when its
+   chapter's source, its parameters, its runs or fraglib's code changed (`page_key`).
+3. Jupyter Book 1.x builds the static HTML into book/_build/html (charts drawn by one local
+   vega bundle in book/_static, so they show offline); Sphinx rebuilds only changed pages.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
+import hashlib
+import json
+import multiprocessing
 import os
+import queue
 import shutil
 import subprocess
 import sys
@@ -20,8 +28,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from . import __version__
 from .config import RunConfig, check_choice
-from .runs import RunStore, Study
+from .runs import RunStore
+from .study import study_configs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,6 +54,102 @@ def chapters() -> list[str]:
     return [c for c in CHAPTERS if (REPO / "notebooks" / f"{c}.py").exists()]
 
 
+def cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def matrix_configs(profile: str, seed: int = 0) -> list[tuple[tuple, RunConfig, RunConfig]]:
+    """(configuration, balanced config, imbalanced config) for every entry of the profile's matrix,
+    validated before anything trains."""
+    return [((d, l, r), *study_configs(d, l, r, profile, seed)) for d, l, r in MATRIX[profile]]
+
+
+# -- 1. training ---------------------------------------------------------------------------------
+def _worker_init(threads: int) -> None:
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _train_and_measure(config_dict: dict, store_root: str, device: str | None) -> str:
+    """Worker task: train (or load) one run and compute its measures; returns its label."""
+    store = RunStore(store_root)
+    config = RunConfig.from_dict(config_dict)
+    run = store.get(config, progress=True, device=device)
+    run.measures(device)
+    return config.label()
+
+
+def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: str | None = None) -> None:
+    """Train the missing runs, the longest first, in `workers` processes of cores // workers
+    threads each (more threads than cores thrash: two 2-thread processes on 2 cores ran 5x
+    slower); then compute every run's measures."""
+    from .data import load_source
+    unique = list({c.digest(): c for c in configs}.values())
+    missing = [c for c in unique if not store.is_complete(c)]
+    for dataset in sorted({c.dataset for c in missing}):  # prepare each dataset once, up front
+        load_source(dataset, True, store.data_root)
+        load_source(dataset, False, store.data_root)
+
+    def cost(c: RunConfig) -> float:  # training images x epochs, from the imbalance formula
+        from .data import imbalance_counts
+        n = c.regime.max_per_class or 5000
+        return sum(imbalance_counts(n, 10, c.imbalance_ratio, c.imbalance_type)) * c.regime.epochs
+
+    unique.sort(key=cost, reverse=True)
+    on_gpu = (device or ("cuda" if _cuda() else "cpu")).startswith("cuda")
+    workers = 1 if on_gpu else max(1, min(workers, len(missing)))
+    if workers == 1:
+        for c in tqdm(unique, desc="runs", unit="run"):
+            _train_and_measure(c.to_dict(), str(store.root), device)
+        return
+    threads = max(1, cores() // workers)
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                                initargs=(threads,)) as pool:
+        futures = [pool.submit(_train_and_measure, c.to_dict(), str(store.root), device) for c in unique]
+        for f in tqdm(cf.as_completed(futures), total=len(futures), desc="runs", unit="run"):
+            tqdm.write(f"ready: {f.result()}")
+
+
+def _cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
+# -- 2. pages ------------------------------------------------------------------------------------
+def fraglib_digest() -> str:
+    """fraglib's version and the hash of its source: a page made by other code is made again."""
+    h = hashlib.sha256(__version__.encode())
+    for f in sorted((REPO / "fraglib").glob("*.py")):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def run_identity(store: RunStore, config: RunConfig) -> dict:
+    """A run's config digest and its model's sha256 (a retrained run changes its pages)."""
+    metrics = json.loads((store.folder(config) / "metrics.json").read_text())
+    return {"config": config.digest(), "model_sha256": metrics["model_sha256"]}
+
+
+def page_key(chapter: str, parameters: dict, runs: list[dict], code: str) -> str:
+    source = (REPO / "notebooks" / f"{chapter}.py").read_text()
+    blob = json.dumps({"source": source, "parameters": parameters, "runs": runs, "fraglib": code},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cached_key(page: Path) -> str | None:
+    """The cache key stored in an executed page, or None (missing, unreadable, partial)."""
+    try:
+        return json.loads(page.read_text())["metadata"]["fraglib"]["page_key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def retitle(nb, title: str) -> None:
     """Give an executed page its own title: the chapter's '# Question' becomes a subtitle."""
     for cell in nb.cells:
@@ -53,58 +159,108 @@ def retitle(nb, title: str) -> None:
             return
 
 
-def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path) -> None:
+def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, key: str = "",
+            position: int = 0) -> None:
+    """Execute one chapter page with papermill; the page appears only when complete."""
     import jupytext
+    import nbformat
     import papermill as pm
     nb = jupytext.read(REPO / "notebooks" / f"{chapter}.py")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".partial.ipynb")
-    executed = pm.execute_notebook(nb, str(tmp), parameters=parameters, kernel_name="python3",
-                                   cwd=str(cwd), progress_bar={"leave": False, "desc": out.stem})
-    retitle(executed, title)
-    import nbformat
-    nbformat.write(executed, str(tmp))
-    os.replace(tmp, out)  # a half-executed page never replaces a good one
+    tmp = out.with_suffix(f".{os.getpid()}.{position}.partial.ipynb")
+    try:
+        executed = pm.execute_notebook(nb, str(tmp), parameters=parameters, kernel_name="python3",
+                                       cwd=str(cwd), progress_bar={"leave": False, "desc": out.stem[:30],
+                                                                   "position": position + 1})
+        retitle(executed, title)
+        executed.metadata["fraglib"] = {"page_key": key, "fraglib_version": __version__}
+        nbformat.write(executed, str(tmp))
+        os.replace(tmp, out)  # a half-executed page never replaces a good one
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
+    """Execute pages in parallel: `workers` kernels at once, each limited to `threads` threads."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)  # inherited by every kernel papermill starts
+    slots: queue.Queue = queue.Queue()
+    for i in range(workers):
+        slots.put(i)
+
+    def one(page: dict) -> str:
+        slot = slots.get()
+        try:
+            execute(**page, position=slot)
+        finally:
+            slots.put(slot)
+        return page["out"].name
+
+    with cf.ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(one, p) for p in pages]
+        for f in tqdm(cf.as_completed(futures), total=len(futures), desc="pages", unit="page", position=0):
+            f.result()
 
 
 def build_book(profile: str = "quick", build: bool = True, only=None, root: Path | None = None,
-               strict: bool = False, seed: int = 0) -> Path:
+               strict: bool = False, seed: int = 0, workers: int | None = None,
+               device: str | None = None) -> Path:
     check_choice("profile", profile, tuple(MATRIX))
+    for name in only or ():
+        check_choice("chapter", name, chapters())
+    workers = workers or cores()
     root = Path(root) if root else REPO
     if root != REPO:  # a book elsewhere (tests): copy the book's own sources
         for f in BOOK_FILES:
             (root / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(REPO / f, root / f)
     os.environ["FRAGLIB_BOOK"] = "1"
+    if device:
+        os.environ["FRAGLIB_DEVICE"] = device  # the kernels resolve precision for the same device
     t0 = time.time()
     store = RunStore()
-    matrix = MATRIX[profile]
-    print(f"[1/4] training the {profile} matrix ({2 * len(matrix)} runs; stored runs are loaded)")
-    for dataset, loss, ratio in matrix:
-        Study(dataset, loss, ratio, profile, seed, store=store)
-    todo = [c for c in chapters() if not only or c in only]
-    pages = [(c, cfg) for c in todo for cfg in matrix]
-    print(f"[2/4] executing {len(pages)} chapter pages with papermill")
+    os.environ["FRAGLIB_RUNS"] = str(store.root.resolve())  # the kernels read this very store
+    matrix = matrix_configs(profile, seed)
+    configs = [c for _, bal, imb in matrix for c in (bal, imb)]
+    n_runs = len({c.digest() for c in configs})
+    print(f"[1/3] the {profile} matrix: {n_runs} runs (stored runs are loaded), {workers} workers")
+    train_all(configs, store, workers, device)
+    t_train = time.time() - t0
+
+    code = fraglib_digest()
     out_dir = root / "book" / "runs" / profile
-    for chapter, (dataset, loss, ratio) in tqdm(pages, desc="pages", unit="page"):
-        ratio_txt = f"{ratio:g}:1"
-        execute(chapter, out_dir / chapter / f"{dataset}-{loss}.ipynb",
-                f"{SHORT[chapter]} · {dataset} · {loss} · {ratio_txt} ({profile})",
-                dict(dataset=dataset, loss=loss, imbalance_ratio=float(ratio), profile=profile, seed=seed),
-                cwd=root)
-    print("[3/4] executing the summary page")
-    execute("summary", out_dir / "summary.ipynb", f"Summary: every claim, every run ({profile})",
-            dict(profile=profile, seed=seed), cwd=root)
-    if build:
-        print("[4/4] building the book with Jupyter Book")
-        from .charts import write_vega_bundle
-        write_vega_bundle(root / "book" / "_static")
-        cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--path-output",
-               str(root / "book"), "--builder", "html"]
-        if strict:
-            cmd += ["-W", "-n", "--keep-going"]
-        subprocess.run(cmd, check=True)
-        index = root / "book" / "_build" / "html" / "index.html"
-        print(f"done in {(time.time() - t0) / 60:.1f} min: open {index}")
-        return index
-    return out_dir
+    todo = [c for c in chapters() if not only or c in only]
+    pages = []
+    for chapter in todo:
+        for (dataset, loss, ratio), bal, imb in matrix:
+            params = dict(dataset=dataset, loss=loss, imbalance_ratio=float(ratio), profile=profile,
+                          seed=seed)
+            runs = [run_identity(store, bal), run_identity(store, imb)]
+            pages.append(dict(chapter=chapter, out=out_dir / chapter / f"{dataset}-{loss}.ipynb",
+                              title=f"{SHORT[chapter]} · {dataset} · {loss} · {ratio:g}:1 ({profile})",
+                              parameters=params, cwd=root, key=page_key(chapter, params, runs, code)))
+    params = dict(profile=profile, seed=seed)
+    all_runs = [run_identity(store, c) for c in configs]
+    pages.append(dict(chapter="summary", out=out_dir / "summary.ipynb",
+                      title=f"Summary: every claim, every run ({profile})", parameters=params, cwd=root,
+                      key=page_key("summary", params, all_runs, code)))
+    stale = [p for p in pages if cached_key(p["out"]) != p["key"]]
+    print(f"[2/3] executing {len(stale)} of {len(pages)} pages with papermill "
+          f"({len(pages) - len(stale)} unchanged, from the page cache)")
+    if stale:
+        execute_pages(stale, min(workers, len(stale)), max(1, cores() // workers))
+    if not build:
+        return out_dir
+    print("[3/3] building the book with Jupyter Book")
+    from .charts import write_vega_bundle
+    write_vega_bundle(root / "book" / "_static")
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--path-output",
+           str(root / "book"), "--builder", "html"]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    if subprocess.run(cmd).returncode:
+        raise RuntimeError("jupyter-book build failed: its messages are above")
+    index = root / "book" / "_build" / "html" / "index.html"
+    print(f"done in {(time.time() - t0) / 60:.1f} min ({t_train / 60:.1f} min of it training or "
+          f"loading runs): open {index}")
+    return index

@@ -99,7 +99,20 @@ def k_for_coverage(coverage_all, level: float = 0.94) -> int:
     return int(hits[0]) + 1 if len(hits) else len(coverage_all)
 
 
-def claims(bal: Half, imb: Half, dataset: str, loss: str) -> list[Claim]:
+OUTSIDE = "outside the regime"  # a run did not memorise its training set: no test of the paper
+
+
+def claims(bal: Half, imb: Half, dataset: str, loss: str, regime: dict | None = None) -> list[Claim]:
+    """Every check of the paper's claims on one study. `regime` maps run name -> RegimeCheck;
+    where a run is outside the paper's regime, every verdict reads OUTSIDE (ours still shown)."""
+    out = _claims(bal, imb, dataset, loss)
+    if regime and not all(r.in_regime for r in regime.values()):
+        for c in out:
+            c.verdict = OUTSIDE
+    return out
+
+
+def _claims(bal: Half, imb: Half, dataset: str, loss: str) -> list[Claim]:
     P, _ = paper_row(dataset, loss)
     out = []
     b, i = bal.metrics, imb.metrics
@@ -203,6 +216,10 @@ def sentence(claim_list) -> str:
     held = sum(c.verdict == "holds" for c in claim_list)
     partial = sum(c.verdict == "direction only" for c in claim_list)
     failed = [c for c in claim_list if c.verdict == "does not hold"]
+    if n and all(c.verdict == OUTSIDE for c in claim_list):
+        return ("**These runs are outside the paper's regime** (a class's clean training accuracy is "
+                "below 95%): the paper's claims are about networks that memorise their training set, so "
+                "these checks do not test them. The figures are shown for reference only.")
     if held == n:
         head = f"**The paper's claim holds on this run** ({n} of {n} checks)."
     elif not failed:

@@ -58,7 +58,11 @@ class ResNetExtractor(nn.Module):
 
 
 class SmallExtractor(nn.Module):
-    """A four-conv net for the CPU profile: same fe shape (H = 64, after ReLU and pooling)."""
+    """A four-conv net for the CPU profile: same fe shape (H = 64, after ReLU and pooling).
+
+    Widths 32-64-64-64 (stride 2 at the second and third conv). A narrower 16-32-64-64 net trains
+    2.2x faster on the CPU but, measured over the same 40 epochs, fits only 59-71% of the rarest
+    classes' training images: too little capacity to memorise them, so it misses the regime."""
 
     def __init__(self, in_channels: int):
         super().__init__()

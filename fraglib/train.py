@@ -9,6 +9,7 @@ resumed run on the CPU ends exactly as an uninterrupted one.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from .models import Net, build_model
 
 
 def pick_device(device: str | None = None) -> torch.device:
+    """`device`, else $FRAGLIB_DEVICE, else cuda when present, else cpu."""
+    device = device or os.environ.get("FRAGLIB_DEVICE")
     if device:
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -48,9 +51,8 @@ def predict(model: Net, x: torch.Tensor, data_spec, device, precision="fp32", ba
     model.eval()
     logits, fes = [], []
     for i in range(0, len(x), batch_size):
-        xb = normalize(x[i:i + batch_size].to(device), data_spec)
-        if precision == "bf16":
-            xb = xb.contiguous(memory_format=torch.channels_last)
+        xb = normalize(x[i:i + batch_size].to(device), data_spec).contiguous(
+            memory_format=torch.channels_last)
         with autocast(device, precision):
             fe = model.features(xb)
             lg = model.head(fe)
@@ -90,9 +92,8 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
         except Exception as e:  # a damaged checkpoint is never trusted: start over
             print(f"checkpoint {checkpoint} unreadable ({e.__class__.__name__}); training from scratch")
             checkpoint.unlink()
-    model = new_model(config, data).to(device)
-    if reg.precision == "bf16":
-        model = model.to(memory_format=torch.channels_last)
+    # channels_last at every precision: 1.3x faster in fp32 too (2-core AVX2 CPU, small net)
+    model = new_model(config, data).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=reg.lr, momentum=reg.momentum,
                           weight_decay=reg.weight_decay)
     loss_fn = build_loss(config, data.train_counts()).to(device)
@@ -113,16 +114,17 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
         gen = epoch_generator(config.seed, epoch)
         perm = torch.randperm(n, generator=gen).to(device)
         model.train()
-        total_loss, correct = torch.zeros((), device=device), torch.zeros((), device=device)
+        total_loss = torch.zeros((), device=device)
+        class_seen = torch.zeros(data.num_classes, device=device)
+        class_correct = torch.zeros(data.num_classes, device=device)
         steps = range(0, n, reg.batch_size)
         bar = tqdm(steps, desc=f"epoch {epoch + 1}/{reg.epochs}", unit="batch", disable=not progress,
                    leave=False)
         for i in bar:
             idx = perm[i:i + reg.batch_size]
             xb = normalize(augment(x_train[idx], reg.crop_padding, reg.flip, gen), data.spec)
+            xb = xb.contiguous(memory_format=torch.channels_last)
             yb = y_train[idx]
-            if reg.precision == "bf16":
-                xb = xb.contiguous(memory_format=torch.channels_last)
             with autocast(device, reg.precision):
                 logits = model(xb)
             loss = loss_fn(logits, yb, epoch)
@@ -130,7 +132,9 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
             loss.backward()
             opt.step()
             total_loss += loss.detach() * len(idx)
-            correct += (logits.argmax(1) == yb).sum()
+            class_seen += torch.bincount(yb, minlength=data.num_classes)
+            class_correct += torch.bincount(yb, weights=(logits.argmax(1) == yb).float(),
+                                            minlength=data.num_classes)
         bar.close()
         loop_seconds = time.perf_counter() - t0
         pred = predict(model, x_sel, data.spec, device, reg.precision).argmax(1).numpy()
@@ -139,11 +143,14 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
         state["seconds"] += seconds
         state["loop_seconds"] += loop_seconds
         state["images"] += n
+        class_acc = (class_correct / class_seen.clamp(min=1)).cpu()
         state["history"].append({"epoch": epoch, "lr": reg.lr_at(epoch), "loss": total_loss.item() / n,
-                                 "train_acc_augmented": correct.item() / n,
+                                 "train_acc_augmented": class_correct.sum().item() / n,
+                                 # per class, from the training pass itself (augmented, train mode)
+                                 "train_class_acc_augmented": [round(a, 6) for a in class_acc.tolist()],
                                  f"{config.selection}_bac": sel_bac, "seconds": seconds,
                                  "train_loop_seconds": loop_seconds})
-        if sel_bac > state["best_bac"]:
+        if epoch >= reg.select_from_epoch and sel_bac > state["best_bac"]:
             state["best_bac"], state["best_epoch"] = sel_bac, epoch
             state["best_state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         state["epoch"] = epoch + 1

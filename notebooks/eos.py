@@ -35,7 +35,8 @@ import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
 
-from fraglib import charts, claims, eos, runs
+from fraglib import charts, claims, eos
+from fraglib.study import Study
 
 charts.use_book_renderer()
 
@@ -43,7 +44,7 @@ charts.use_book_renderer()
 # Phase 1 is the stored imbalanced run; the balanced run is shown for contrast.
 
 # %%
-study = runs.Study(dataset, loss, imbalance_ratio, profile, seed, progress=False)
+study = Study(dataset, loss, imbalance_ratio, profile, seed, progress=False)
 emb, emb_bal = study.imbalanced.embeddings(), study.balanced.embeddings()
 C = emb.num_classes
 study

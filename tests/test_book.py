@@ -12,18 +12,23 @@ from pathlib import Path
 
 import pytest
 
-from fraglib.book import MATRIX, chapters, retitle
+from fraglib.book import MATRIX, cached_key, chapters, page_key, retitle
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def book(root, *args):
+    env = dict(os.environ, FRAGLIB_RUNS=str(root / "runs"))
+    return subprocess.run([sys.executable, "-m", "fraglib", "book", "--profile", "tiny", "--root", str(root),
+                           *args], cwd=REPO, env=env, capture_output=True, text=True)
+
+
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory):
     root = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, FRAGLIB_RUNS=str(root / "runs"))
-    subprocess.run([sys.executable, "-m", "fraglib", "book", "--profile", "tiny", "--root", str(root),
-                    "--strict"], cwd=REPO, env=env, check=True)
+    r = book(root, "--strict")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return root / "book" / "_build" / "html"
 
 
@@ -43,7 +48,9 @@ def test_every_chapter_has_a_titled_page_per_configuration(built_book):
 
 def test_verdicts_and_glued_numbers_are_rendered(built_book):
     page = (built_book / "book" / "runs" / "tiny" / "rq1_retraining" / "fashion-mnist-ce.html").read_text()
-    assert "Verdict" in page and re.search(r"claim (holds|does not fully hold|holds in direction)", page)
+    assert "Verdict" in page and re.search(
+        r"claim (holds|does not fully hold|holds in direction)|outside the paper’s regime", page)
+    assert "paper’s regime" in page  # every page says whether its runs are in the regime
     assert "{glue" not in page  # every glue reference was filled in
     assert re.search(r"reaches <span[^>]*>\d+\.\d\d</span>% BAC", page) or re.search(r"reaches \d+\.\d\d% BAC", page)
 
@@ -73,3 +80,40 @@ def test_retitle_keeps_the_question_as_subtitle():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# RQ9: A question?\n\nText.")])
     retitle(nb, "RQ9 · data · loss")
     assert nb.cells[0].source.startswith("# RQ9 · data · loss\n\n**RQ9: A question?**")
+
+
+def test_pages_are_cached_and_a_damaged_page_is_made_again(built_book):
+    root = built_book.parents[2]
+    r = book(root, "--no-build")
+    assert r.returncode == 0, r.stderr[-3000:]
+    n = len(chapters()) * len(MATRIX["tiny"]) + 1
+    assert f"executing 0 of {n} pages" in r.stdout  # nothing changed: nothing re-executed
+    page = root / "book" / "runs" / "tiny" / "rq3_top_k" / "fashion-mnist-ce.ipynb"
+    good = page.read_text()
+    page.write_text(good[: len(good) // 2])  # a half-written page is never kept
+    r = book(root, "--no-build", "--only", "rq3_top_k")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"executing 1 of {len(MATRIX['tiny']) + 1} pages" in r.stdout
+    assert cached_key(page) is not None and not list(page.parent.glob("*.partial.ipynb"))
+
+
+def test_page_key_changes_with_source_parameters_runs_and_code(tmp_path, monkeypatch):
+    import fraglib.book as B
+    (tmp_path / "notebooks").mkdir()
+    src = tmp_path / "notebooks" / "rq3_top_k.py"
+    src.write_text("# %%\nx = 1\n")
+    monkeypatch.setattr(B, "REPO", tmp_path)
+    runs = [{"config": "a", "model_sha256": "1"}]
+    key = page_key("rq3_top_k", {"loss": "ce"}, runs, "code")
+    assert page_key("rq3_top_k", {"loss": "ce"}, runs, "code") == key
+    assert page_key("rq3_top_k", {"loss": "focal"}, runs, "code") != key
+    assert page_key("rq3_top_k", {"loss": "ce"}, [{"config": "a", "model_sha256": "2"}], "code") != key
+    assert page_key("rq3_top_k", {"loss": "ce"}, runs, "other code") != key
+    src.write_text("# %%\nx = 2\n")
+    assert page_key("rq3_top_k", {"loss": "ce"}, runs, "code") != key
+
+
+def test_an_unknown_chapter_is_an_error_naming_the_chapters(tmp_path):
+    r = book(tmp_path, "--only", "rq3_topk")
+    assert r.returncode == 2 and "rq3_topk" in r.stderr and "rq3_top_k" in r.stderr
+    assert not (tmp_path / "runs").exists()  # refused before anything trained

@@ -48,3 +48,51 @@ def test_paper_regime_is_cao_et_al():
     assert r.drw_start_epoch == 160 and r.crop_padding == 4 and r.flip
     celeba = regime_for("paper", "celeba")
     assert celeba.epochs == 50 and RunConfig.make("celeba", "ce", 20, profile="paper").model == "resnet56"
+
+
+# -- precision by capability (issue 8) ----------------------------------------------------------
+import torch  # noqa: E402
+
+import fraglib.config as C  # noqa: E402
+
+
+@pytest.mark.parametrize("device,cpu_bf16,cuda_bf16,expected", [
+    ("cpu", False, False, "fp32"),   # AVX2 without native bf16: bf16 would be emulated
+    ("cpu", True, False, "bf16"),    # AVX512-BF16 / AMX
+    ("cuda", False, True, "bf16"),   # a GPU with bf16 units
+    ("cuda", True, False, "fp32"),   # an older GPU, whatever the CPU can do
+    ("mps", True, True, "fp32"),     # anything else: fp32
+])
+def test_auto_precision_follows_the_device_capability(monkeypatch, device, cpu_bf16, cuda_bf16, expected):
+    monkeypatch.setattr(C, "_cpu_bf16", lambda: cpu_bf16)
+    monkeypatch.setattr(C, "_cuda_bf16", lambda: cuda_bf16)
+    assert C.resolve_precision("auto", device) == expected
+    assert C.resolve_precision("fp32", device) == "fp32"  # an explicit choice is kept
+    assert C.resolve_precision("bf16", device) == "bf16"
+
+
+def test_auto_precision_on_this_machine_matches_torchs_report():
+    native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert C.resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")
+
+
+def test_resolved_precision_is_part_of_the_runs_identity(monkeypatch):
+    monkeypatch.setattr(C, "_cpu_bf16", lambda: False)
+    fp32 = RunConfig.make("fashion-mnist", "ce", 100, device="cpu")
+    monkeypatch.setattr(C, "_cpu_bf16", lambda: True)
+    bf16 = RunConfig.make("fashion-mnist", "ce", 100, device="cpu")
+    assert (fp32.regime.precision, bf16.regime.precision) == ("fp32", "bf16")
+    assert fp32.digest() != bf16.digest() and fp32.key() != bf16.key()
+    assert "fp32" in fp32.label() and "bf16" in bf16.label()
+    assert "-fp32-" in fp32.key() and RunConfig.from_dict(bf16.to_dict()) == bf16
+
+
+def test_unknown_precision_lists_the_choices():
+    with pytest.raises(ValueError, match="auto, bf16, fp32"):
+        RunConfig.make("fashion-mnist", "ce", 100, precision="fp16")
+
+
+def test_default_config_resolves_its_own_model_and_precision():
+    cfg = RunConfig()
+    assert cfg.model == "smallnet" and cfg.regime.precision in ("bf16", "fp32")
+    assert RunConfig(profile="paper", dataset="celeba").model == "resnet56"

@@ -1,0 +1,110 @@
+"""A configuration of the book: a balanced reference run and an imbalanced run, and whether
+both are in the regime the paper studies.
+
+The paper trains its balanced model once, with cross-entropy, and compares every loss's
+imbalanced model with it (Table 1's asterisk): `Study` does the same by default, so the
+focal and LDAM-DRW studies share the cross-entropy balanced run of their dataset, profile and
+seed. `balanced_per_loss=True` trains a balanced run with the study's own loss instead.
+
+The regime (DESIGN.md): the paper's networks fit their training sets almost perfectly, minority
+classes included, and its measures describe such memorising networks. A run is *in the regime*
+when its clean (un-augmented) training accuracy is at least `REGIME_MIN_TRAIN_ACC` in every
+class; a study whose runs are not is flagged on its pages and in its verdicts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import RunConfig
+from .runs import Run, RunStore
+
+REGIME_MIN_TRAIN_ACC = 0.95  # clean training accuracy every class must reach (DESIGN.md)
+
+
+@dataclass(frozen=True)
+class RegimeCheck:
+    """Whether one run memorised its training set in every class."""
+
+    in_regime: bool
+    worst_class: int            # the class with the lowest clean training accuracy
+    worst_train_acc: float      # its clean training accuracy
+
+    @classmethod
+    def of(cls, metrics: dict) -> "RegimeCheck":
+        acc = metrics["train_class_acc"]
+        worst = min(range(len(acc)), key=acc.__getitem__)
+        return cls(acc[worst] >= REGIME_MIN_TRAIN_ACC, worst, acc[worst])
+
+    def text(self) -> str:
+        state = "in the regime" if self.in_regime else "OUTSIDE the paper's regime"
+        return (f"{state}: lowest clean training accuracy {100 * self.worst_train_acc:.1f}% "
+                f"(class {self.worst_class}; needed >= {100 * REGIME_MIN_TRAIN_ACC:.0f}% in every class)")
+
+
+def study_configs(dataset: str, loss: str, imbalance_ratio: float = 100, profile: str = "quick",
+                  seed: int = 0, balanced_per_loss: bool = False, **overrides) -> tuple[RunConfig, RunConfig]:
+    """The (balanced, imbalanced) configs of a study, validated before anything trains."""
+    imbalanced = RunConfig.make(dataset, loss, imbalance_ratio, profile=profile, seed=seed, **overrides)
+    if imbalanced.balanced:
+        raise ValueError(f"a study compares a balanced with an imbalanced run: imbalance_ratio must be "
+                         f"> 1, got {imbalance_ratio:g}")
+    ref_loss = loss if balanced_per_loss else "ce"
+    ref_over = overrides if balanced_per_loss else {k: v for k, v in overrides.items()
+                                                    if k not in ("imbalance_type", "data_seed")}
+    balanced = RunConfig.make(dataset, ref_loss, 1, profile=profile, seed=seed, **ref_over)
+    return balanced, imbalanced
+
+
+class Study:
+    """The balanced reference and the imbalanced run of one dataset and loss (same profile, seed
+    and regime); both are trained only if the store lacks them, and their measures computed once."""
+
+    def __init__(self, dataset: str, loss: str, imbalance_ratio: float = 100, profile: str = "quick",
+                 seed: int = 0, store: RunStore | None = None, progress: bool = True,
+                 balanced_per_loss: bool = False, **overrides):
+        store = store or RunStore()
+        bal_cfg, imb_cfg = study_configs(dataset, loss, imbalance_ratio, profile, seed,
+                                         balanced_per_loss, **overrides)
+        self.dataset, self.loss, self.profile, self.seed = dataset, loss, profile, seed
+        self.balanced: Run = store.get(bal_cfg, progress=progress)
+        self.imbalanced: Run = store.get(imb_cfg, progress=progress)
+        for run in (self.balanced, self.imbalanced):
+            run.measures()
+
+    @property
+    def runs(self) -> dict[str, Run]:
+        return {"balanced": self.balanced, "imbalanced": self.imbalanced}
+
+    def regime(self) -> dict[str, RegimeCheck]:
+        return {name: RegimeCheck.of(run.metrics) for name, run in self.runs.items()}
+
+    @property
+    def in_regime(self) -> bool:
+        return all(r.in_regime for r in self.regime().values())
+
+    def overview(self):
+        """One row per run: what it is, its test BAC, and whether it is in the regime."""
+        import pandas as pd
+        rows = []
+        for name, run in self.runs.items():
+            m, reg = run.metrics, RegimeCheck.of(run.metrics)
+            rows.append({"run": name, "configuration": run.config.label(),
+                         "train images": sum(m["train_counts"]), "best epoch": m["best_epoch"] + 1,
+                         "test BAC (%)": round(100 * m["test_bac"], 2),
+                         "lowest class train acc. (%)": round(100 * reg.worst_train_acc, 1),
+                         "paper's regime": "yes" if reg.in_regime else "NO"})
+        return pd.DataFrame(rows).set_index("run")
+
+    def _repr_html_(self):
+        return self.overview().to_html()
+
+    def __repr__(self):
+        return (f"Study({self.dataset}, {self.loss})\n  balanced:   {self.balanced.config.label()}\n"
+                f"  imbalanced: {self.imbalanced.config.label()}")
+
+    def claims(self, rq: str | None = None):
+        from .claims import Half, claims
+        reg = self.regime()
+        out = claims(Half(self.balanced.metrics), Half(self.imbalanced.metrics), self.dataset, self.loss,
+                     regime=reg)
+        return [c for c in out if rq is None or c.rq == rq]

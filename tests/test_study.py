@@ -1,0 +1,62 @@
+"""A study: the shared balanced cross-entropy reference, and the regime the paper studies."""
+from __future__ import annotations
+
+import pytest
+
+from fraglib.claims import OUTSIDE, Half, claims, sentence
+from fraglib.study import REGIME_MIN_TRAIN_ACC, RegimeCheck, Study, study_configs
+
+
+def test_every_loss_shares_one_balanced_cross_entropy_reference():
+    ce_bal, ce_imb = study_configs("fashion-mnist", "ce", 100, "tiny")
+    for loss in ("focal", "ldam-drw", "cdt"):
+        bal, imb = study_configs("fashion-mnist", loss, 100, "tiny")
+        assert bal == ce_bal and bal.loss == "ce" and bal.balanced  # Table 1's asterisk
+        assert imb.loss == loss and imb.imbalance_ratio == 100
+    own, _ = study_configs("fashion-mnist", "ldam-drw", 100, "tiny", balanced_per_loss=True)
+    assert own.loss == "ldam-drw" and own.balanced and own != ce_bal
+    # the step imbalance of the imbalanced run does not make a second balanced reference
+    step_bal, step_imb = study_configs("fashion-mnist", "ce", 10, "tiny", imbalance_type="step")
+    assert step_bal == ce_bal and step_imb.imbalance_type == "step"
+
+
+def test_a_study_without_imbalance_is_refused_before_training():
+    with pytest.raises(ValueError, match="imbalance_ratio must be > 1"):
+        study_configs("fashion-mnist", "ce", 1, "tiny")
+    with pytest.raises(ValueError, match="Unknown loss 'hinge'"):
+        Study("fashion-mnist", "hinge", 100, "tiny")
+
+
+def test_the_studies_of_two_losses_read_the_same_balanced_run(shared_store):
+    a = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
+    b = Study("fashion-mnist", "ldam-drw", 100, "tiny", store=shared_store, progress=False)
+    assert a.balanced.folder == b.balanced.folder and a.imbalanced.folder != b.imbalanced.folder
+    table = b.overview()
+    assert list(table.index) == ["balanced", "imbalanced"]
+    assert "ldam-drw" in table.loc["imbalanced", "configuration"]
+    assert "/" not in b._repr_html_().replace("</", "")  # no machine path on a page
+
+
+@pytest.mark.parametrize("acc,in_regime,worst", [
+    ([1.0, 0.99, 0.95, 0.97], True, 2),
+    ([1.0, 0.99, 0.949, 0.97], False, 2),
+    ([0.2, 1.0, 1.0, 1.0], False, 0),
+])
+def test_regime_needs_every_class_fitted(acc, in_regime, worst):
+    check = RegimeCheck.of({"train_class_acc": acc})
+    assert check.in_regime is in_regime and check.worst_class == worst
+    assert check.worst_train_acc == acc[worst] and REGIME_MIN_TRAIN_ACC == 0.95
+    assert ("OUTSIDE" in check.text()) is (not in_regime)
+
+
+def test_runs_outside_the_regime_get_no_verdict_on_the_paper(shared_store):
+    study = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
+    bal, imb = Half(study.balanced.metrics), Half(study.imbalanced.metrics)
+    inside = {"balanced": RegimeCheck(True, 0, 1.0), "imbalanced": RegimeCheck(True, 0, 1.0)}
+    outside = dict(inside, imbalanced=RegimeCheck(False, 6, 0.4))
+    judged = claims(bal, imb, "fashion-mnist", "ce", regime=inside)
+    flagged = claims(bal, imb, "fashion-mnist", "ce", regime=outside)
+    assert all(c.verdict != OUTSIDE for c in judged)
+    assert [c.verdict for c in flagged] == [OUTSIDE] * len(judged)
+    assert [c.ours for c in flagged] == [c.ours for c in judged]  # our figures are still shown
+    assert "outside the paper's regime" in sentence(flagged)

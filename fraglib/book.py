@@ -3,7 +3,7 @@
 1. Every run the profile's matrix needs (one balanced cross-entropy reference per dataset, and
    one imbalanced run per configuration) is trained or loaded, the longest first, in parallel
    worker processes whose torch thread counts add up to the cores; then each run's measures
-   are computed once, so the chapters only read the run store.
+   costly analyses computed once, so the chapters only read the run store.
 2. Each chapter (a Jupytext file in notebooks/) is converted in memory and executed by papermill
    once per configuration, into book/runs/<profile>/<chapter>/<dataset>-<loss>.ipynb, with a
    title of its own; the summary page once per profile. Pages run in parallel, one kernel per
@@ -29,25 +29,19 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import __version__
-from .config import RunConfig, check_choice
+from .config import MATRIX, RunConfig, check_choice
 from .runs import RunStore
 from .study import study_configs
 
 REPO = Path(__file__).resolve().parents[1]
 
-# profile -> the configurations (dataset, loss, imbalance ratio) of its papermill matrix
-MATRIX = {
-    "tiny": [("fashion-mnist", "ce", 100), ("fashion-mnist", "ldam-drw", 100)],
-    "quick": [("fashion-mnist", loss, 100) for loss in ("ce", "focal", "ldam-drw")],
-    "paper": [("cifar10", loss, 100) for loss in ("ce", "focal", "ldam-drw")]
-             + [("svhn", "ce", 100), ("celeba", "ce", 20)],
-}
 CHAPTERS = ["rq1_retraining", "rq2_generalization", "rq3_top_k", "rq4_ce_diversity", "rq5_weights",
             "rq6_fe_diversity", "rq7_false_positives", "eos"]
 SHORT = {"rq1_retraining": "RQ1", "rq2_generalization": "RQ2", "rq3_top_k": "RQ3",
          "rq4_ce_diversity": "RQ4", "rq5_weights": "RQ5", "rq6_fe_diversity": "RQ6",
          "rq7_false_positives": "RQ7", "eos": "EOS"}
-BOOK_FILES = ["_config.yml", "_toc.yml", "book/intro.md", "book/methods.md"]
+BOOK_FILES = ["_config.yml", "_toc.yml", "book/intro.md", "book/methods.md", "book/references.md",
+              "book/references.bib"]
 
 
 def chapters() -> list[str]:
@@ -75,11 +69,16 @@ def _worker_init(threads: int) -> None:
 
 
 def _train_and_measure(config_dict: dict, store_root: str, device: str | None) -> str:
-    """Worker task: train (or load) one run and compute its measures; returns its label."""
+    """Worker task: train (or load) one run, extract its embeddings and compute the analyses
+    that cost time (RQ1's re-trained head, EOS), so the pages only read; returns its label."""
+    from .figures import eos_rows, retrained_bac
     store = RunStore(store_root)
     config = RunConfig.from_dict(config_dict)
     run = store.get(config, progress=True, device=device)
-    run.measures(device)
+    run.embeddings(device)
+    if not config.balanced:
+        retrained_bac(run)
+        eos_rows(run)
     return config.label()
 
 
@@ -173,6 +172,10 @@ def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, ke
                                        cwd=str(cwd), progress_bar={"leave": False, "desc": out.stem[:30],
                                                                    "position": position + 1})
         retitle(executed, title)
+        for cell in executed.cells:  # the configuration shows once, in the kit's table
+            tags = cell.metadata.setdefault("tags", [])
+            if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
+                tags.append("remove-cell")
         executed.metadata["fraglib"] = {"page_key": key, "fraglib_version": __version__}
         nbformat.write(executed, str(tmp))
         os.replace(tmp, out)  # a half-executed page never replaces a good one
@@ -200,6 +203,15 @@ def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
         futures = [pool.submit(one, p) for p in pages]
         for f in tqdm(cf.as_completed(futures), total=len(futures), desc="pages", unit="page", position=0):
             f.result()
+
+
+def profile_toc(root: Path, profile: str) -> Path:
+    """_toc.yml with its run globs narrowed to one profile, so two profiles' pages never mix."""
+    toc = (root / "_toc.yml").read_text().replace("book/runs/*/", f"book/runs/{profile}/")
+    path = root / "book" / "_build" / f"_toc.{profile}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(toc)
+    return path
 
 
 def build_book(profile: str = "quick", build: bool = True, only=None, root: Path | None = None,
@@ -239,8 +251,13 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
             pages.append(dict(chapter=chapter, out=out_dir / chapter / f"{dataset}-{loss}.ipynb",
                               title=f"{SHORT[chapter]} · {dataset} · {loss} · {ratio:g}:1 ({profile})",
                               parameters=params, cwd=root, key=page_key(chapter, params, runs, code)))
-    params = dict(profile=profile, seed=seed)
     all_runs = [run_identity(store, c) for c in configs]
+    for chapter in todo:  # one page per RQ with every configuration side by side
+        params = dict(rq=SHORT[chapter], profile=profile, seed=seed)
+        pages.append(dict(chapter="compare", out=out_dir / chapter / "all.ipynb",
+                          title=f"{SHORT[chapter]} · every configuration ({profile})", parameters=params,
+                          cwd=root, key=page_key("compare", params, all_runs, code)))
+    params = dict(profile=profile, seed=seed)
     pages.append(dict(chapter="summary", out=out_dir / "summary.ipynb",
                       title=f"Summary: every claim, every run ({profile})", parameters=params, cwd=root,
                       key=page_key("summary", params, all_runs, code)))
@@ -255,7 +272,7 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     from .charts import write_vega_bundle
     write_vega_bundle(root / "book" / "_static")
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--path-output",
-           str(root / "book"), "--builder", "html"]
+           str(root / "book"), "--builder", "html", "--toc", str(profile_toc(root, profile))]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
     if subprocess.run(cmd).returncode:

@@ -129,3 +129,169 @@ def heatmap(df: pd.DataFrame, x: str, y: str, value: str, title: str, x_title: s
     if text:
         chart = chart + base.mark_text(fontSize=9).encode(text=f"{text}:N")
     return chart.properties(width=WIDTH - 120, height=240)
+
+
+def beside_paper(study, figures, rows: dict, y_title: str, title: str = "") -> alt.Chart:
+    """Bars of our scalar figures beside the paper's (where it reports them), one group per field."""
+    from .paper import paper_figures
+    paper, label = paper_figures(study.dataset, study.loss, type(figures).__name__)
+    recs = []
+    for field, name in rows.items():
+        recs.append({"figure": name, "value": getattr(figures, field), "source": "ours"})
+        if getattr(paper, field) is not None:
+            recs.append({"figure": name, "value": getattr(paper, field), "source": label})
+    return grouped_bars(pd.DataFrame(recs), x="figure", y="value", color="source", title=title,
+                        y_title=y_title, fmt=".2f")
+
+
+def per_class(df: pd.DataFrame, y_title: str, color: str = "model", y_domain=None, title: str = "",
+              facet: str | None = None) -> alt.Chart:
+    """A per-class line chart from a frame with columns class, value, and `color` (and `facet`)."""
+    return by_class(df, y="value", color=color, title=title, y_title=y_title, facet=facet, y_domain=y_domain)
+
+
+def accuracy_frame(rq2) -> pd.DataFrame:
+    """Fig. 2's frame from an `RQ2`: per class, train and test accuracy (0-1) and n_c / n_max."""
+    counts = np.asarray(rq2.train_counts, dtype=float)
+    frames = []
+    for model, tr, te in (("balanced-trained", rq2.bal_train_class_acc, rq2.bal_test_class_acc),
+                          ("imbalanced-trained", rq2.train_class_acc, rq2.test_class_acc)):
+        for split, values in (("train", np.asarray(tr) / 100), ("test", np.asarray(te) / 100)):
+            frames.append(pd.DataFrame({"class": range(len(values)), "value": values, "split": split,
+                                        "model": model}))
+        share = np.ones_like(counts) if model.startswith("balanced") else counts / counts.max()
+        frames.append(pd.DataFrame({"class": range(len(counts)), "value": share, "split": "n_c / n_max",
+                                    "model": model}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def coverage_frame(rq3) -> pd.DataFrame:
+    """Fig. 3's frame from an `RQ3`: class top-K coverage per class, K and model."""
+    frames = []
+    for model, cov in (("balanced-trained", rq3.bal_class_coverage), ("imbalanced-trained", rq3.class_coverage)):
+        cov = np.asarray(cov)
+        for j, k in enumerate(rq3.coverage_ks):
+            frames.append(pd.DataFrame({"class": range(len(cov)), "coverage": cov[:, j], "K": f"K={k}",
+                                        "model": model}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def coverage_curve(rq3, k_max: int = 24) -> alt.Chart:
+    """Top-K coverage of all training predictions against K, both runs."""
+    frames = [pd.DataFrame({"K": range(1, len(c) + 1), "coverage": c, "model": m})
+              for m, c in (("balanced-trained", rq3.bal_coverage_all), ("imbalanced-trained", rq3.coverage_all))]
+    df = pd.concat(frames)
+    return alt.Chart(df[df.K <= k_max]).mark_line(point=True).encode(
+        x=alt.X("K:O"), y=alt.Y("coverage:Q", scale=alt.Scale(domain=[0, 1])), color="model:N",
+        tooltip=["model", "K", alt.Tooltip("coverage:Q", format=".3f")]).properties(width=WIDTH - 120, height=220)
+
+
+def ranked_frame(balanced, imbalanced) -> pd.DataFrame:
+    """(C, n) sorted per-class values of both runs as a long frame: class, rank (from 1), value, model."""
+    df = pd.concat([long_frame(balanced, "class", "rank", "value", model="balanced-trained"),
+                    long_frame(imbalanced, "class", "rank", "value", model="imbalanced-trained")])
+    df["rank"] += 1
+    return df
+
+
+def share_frame(balanced, imbalanced) -> pd.DataFrame:
+    """Fig. 6's frame: the share of the logit of each of the top ce, per class, rank and model."""
+    frames = []
+    for model, share in (("balanced-trained", balanced), ("imbalanced-trained", imbalanced)):
+        share = np.asarray(share)
+        for r in range(share.shape[1]):
+            frames.append(pd.DataFrame({"class": range(len(share)), "share": share[:, r], "rank": f"#{r + 1}",
+                                        "model": model}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def member_heatmap(rq6) -> alt.Chart:
+    """Fig. 8: each class's ten most frequent top-K fe (index as text) and their coverage ratio."""
+    ratio = long_frame(rq6.fe_member_ratio, "class", "rank", "ratio")
+    ratio["feature"] = np.asarray(rq6.fe_members).ravel().astype(str)
+    ratio["rank"] += 1
+    return heatmap(ratio, x="rank", y="class", value="ratio", text="feature", title="",
+                   x_title="rank (feature index shown)")
+
+
+def alignment_lines(rq7) -> alt.Chart:
+    """Fig. 10: the ten largest class-mean fe in train, test TP and test FP, one panel each."""
+    frames = []
+    for values, name in ((rq7.mu_train_top, "train"), (rq7.mu_tp_top, "test TP"), (rq7.mu_fp_top, "test FP")):
+        df = long_frame(values, "class", "rank", "value", set=name)
+        df["rank"] += 1
+        frames.append(df)
+    return class_lines(pd.concat(frames), x="rank", y="value", facet="set", title="", x_title="rank",
+                       y_title="class-mean fe")
+
+
+def overlap_frame(rq7) -> pd.DataFrame:
+    frames = [pd.DataFrame({"class": range(len(v)), "overlap": np.asarray(v, dtype=float), "set": s})
+              for v, s in ((rq7.fe_overlap_tp_by_class, "TP"), (rq7.fe_overlap_fp_by_class, "FP"))]
+    return pd.concat(frames, ignore_index=True).dropna()
+
+
+def sampler_results(eos_fig):
+    """The EOS comparison: a table (test BAC %, size of the re-balanced set, seconds) and a bar chart."""
+    rows = [{"sampler": r["sampler"], "test BAC (%)": 100 * r["bac"], "training fe": r["n_train"],
+             "sampling s": r["sampling_seconds"], "head s": r["head_seconds"]} for r in eos_fig.samplers]
+    rows.append({"sampler": "end-to-end (phase 1 only)", "test BAC (%)": eos_fig.e2e_bac})
+    df = pd.DataFrame(rows)
+    chart = alt.Chart(df).mark_bar().encode(
+        x=alt.X("test BAC (%):Q", scale=alt.Scale(zero=False)), y=alt.Y("sampler:N", sort="-x", title=None),
+        tooltip=["sampler", alt.Tooltip("test BAC (%):Q", format=".2f")]).properties(width=WIDTH - 160, height=160)
+    table = df.set_index("sampler").style.format(precision=2, na_rep="–")
+    return table, chart
+
+
+# -- the comparison pages: one key figure per research question, every configuration -------------
+def verdict_bars(allc: pd.DataFrame) -> alt.Chart:
+    from .claims import VERDICTS
+    return alt.Chart(allc).mark_bar().encode(
+        x=alt.X("count():Q", title="checks"), y=alt.Y("RQ:N"),
+        color=alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICTS),
+                                                     range=["#2ca02c", "#ff7f0e", "#d62728", "#7f7f7f"])),
+        row=alt.Row("configuration:N", title=None),
+        tooltip=["configuration", "RQ", "claim", "paper", "ours", "verdict"]).properties(width=420, height=140)
+
+
+# rq -> (per-class array of the imbalanced run, y title, caption); RQ1, RQ7 and EOS are bars
+KEY_LINES = {
+    "RQ2": (lambda f: np.asarray(f.test_class_acc) / 100, "test accuracy",
+            "Per-class test accuracy of the imbalanced networks (the paper's Figure 2)."),
+    "RQ3": (lambda f: np.asarray(f.class_coverage)[:, list(f.coverage_ks).index(2)], "top-2 coverage",
+            "Class top-2 coverage of the imbalanced networks' training predictions (the paper's Figure 3)."),
+    "RQ4": (lambda f: np.asarray(f.class_mean_ce_top)[:, 0], "largest class-mean ce",
+            "Each class's largest class-mean ce, imbalanced networks (the paper's Figures 4-5, Table 3)."),
+    "RQ5": (lambda f: f.weight_top_sum, "sum of the ten largest |W|",
+            "Each class's ten largest |W| summed, imbalanced networks (the paper's Figure 7)."),
+    "RQ6": (lambda f: f.features_to_describe, "features",
+            "Features needed to describe each class, imbalanced networks (the paper's Figure 9)."),
+}
+
+
+def key_figure(rq: str, figs: dict) -> tuple[alt.Chart, str]:
+    """The key figure of one research question with every configuration in it, and its caption."""
+    if rq in KEY_LINES:
+        get, y_title, caption = KEY_LINES[rq]
+        df = pd.concat([pd.DataFrame({"class": range(len(get(f))), "value": np.asarray(get(f), dtype=float),
+                                      "configuration": label}) for label, f in figs.items()])
+        return by_class(df, y="value", color="configuration", title="", y_title=y_title), caption
+    fields = {"RQ1": {"bal_bac": "balanced-trained", "imb_bac": "imbalanced-trained",
+                      "retrain_bac": "head re-trained"},
+              "RQ7": {"frob_tp": "train vs TP", "frob_fp": "train vs FP"},
+              "EOS": {"e2e_bac": "end-to-end", "eos_bac": "EOS", "best_other_bac": "best other sampler"}}[rq]
+    df = pd.DataFrame([{"figure": name, "value": getattr(f, field), "configuration": label}
+                       for label, f in figs.items() for field, name in fields.items()])
+    caption = {"RQ1": "Test BAC (%) of the three models of Table 1, every configuration.",
+               "RQ7": "Frobenius distance of the class-mean fe of test TP and FP from training's (Fig. 10).",
+               "EOS": "Test BAC (%) of three-phase training with EOS, the best other sampler and the "
+                      "end-to-end network."}[rq]
+    y_title = {"RQ1": "test BAC (%)", "RQ7": "Frobenius norm", "EOS": "test BAC (%)"}[rq]
+    return grouped_bars(df, x="figure", y="value", color="configuration", title="", y_title=y_title), caption
+
+
+def ranked_lines(balanced, imbalanced, y_title: str) -> alt.Chart:
+    """Figs. 4-5 and 7: each class's sorted top values, one panel per run."""
+    return class_lines(ranked_frame(balanced, imbalanced), x="rank", y="value", title="", x_title="rank",
+                       y_title=y_title)

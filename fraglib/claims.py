@@ -1,11 +1,16 @@
-"""The paper's claims, its own figures, and a verdict on ours.
+"""The paper's claims, one check per research question, and the verdict rules.
 
-`PAPER` holds the numbers the paper reports (its Tables 1-4 and the figures quoted in its
-text), keyed by (dataset, loss). A run's verdicts come from `claims(bal, imb)`, where `bal`
-and `imb` are `Pair` halves: the balanced- and imbalanced-trained runs of one configuration.
-Each claim says what the paper states, the paper's figure, ours, and whether ours agrees:
-"holds", "direction only" (the sign agrees, the paper's stated size does not), or "does not hold".
-Chapters and the summary page read the same verdicts, so they cannot disagree.
+`CHECKS["RQ4"](ours, paper)` compares our `figures.RQ4` with the paper's (`paper.PAPER`), field
+by field under the same names, and returns one `Claim` per statement of the paper: what it says,
+the paper's figure, ours, and a verdict:
+
+- "holds": our figure agrees with the paper's statement, in direction and in any stated size;
+- "direction only": the sign agrees, the size the paper states (e.g. "at least 2x") does not;
+- "does not hold": the sign disagrees;
+- OUTSIDE: a run of the study is outside the paper's regime (it did not memorise its training
+  set), so the check tests nothing; our figure is still shown.
+
+Chapters and the summary page read the same checks (`check(study, rq)`), so they cannot disagree.
 """
 from __future__ import annotations
 
@@ -13,61 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# (dataset, loss) -> the paper's figures. BAC and accuracies in percent, as printed.
-PAPER = {
-    ("cifar10", "ce"): dict(
-        bal_bac=92.65, imb_bac=72.56, retrain_bac=78.60,
-        maj_train=98.22, maj_test=94.10, min_train=96.00, min_test=62.30,
-        largest_ce_majority=None, largest_ce_others=None, largest_ce_ratio=8.3 / 2.6,
-        top_ce_share_ratio=None, w_sum_majority=7.54, w_sum_minority=4.50, w_max=1.2, ce_max=8.0,
-        k94=7, frob_tp=2.36, frob_fp=12.42, fe_overlap_tp=0.96, fe_overlap_fp=0.70,
-        ce_overlap_tp=0.95, ce_overlap_fp=0.39),
-    ("cifar10", "focal"): dict(
-        bal_bac=92.65, imb_bac=70.20, retrain_bac=80.44,
-        maj_train=99.48, maj_test=96.00, min_train=98.00, min_test=39.30,
-        largest_ce_majority=0.8553, largest_ce_others=3.4335, largest_ce_ratio=4.01,
-        top_ce_share_ratio=3.03, w_sum_majority=4.89, w_sum_minority=3.48, w_max=1.29, ce_max=8.77,
-        k94=11, frob_tp=1.73, frob_fp=9.00),
-    ("cifar10", "ldam-drw"): dict(
-        bal_bac=92.65, imb_bac=77.80, retrain_bac=80.30,
-        maj_train=98.42, maj_test=94.10, min_train=100.0, min_test=72.90,
-        largest_ce_majority=4.3578, largest_ce_others=12.5248, largest_ce_ratio=2.87,
-        top_ce_share_ratio=1.96, w_sum_majority=11.68, w_sum_minority=5.80, w_max=2.36, ce_max=13.32,
-        k94=2, frob_tp=4.01, frob_fp=21.16),
-    ("svhn", "ce"): dict(
-        bal_bac=94.91, imb_bac=83.29, retrain_bac=85.60,
-        maj_train=99.78, maj_test=98.13, min_train=100.0, min_test=61.47,
-        largest_ce_majority=1.4899, largest_ce_others=3.4955, largest_ce_ratio=2.35,
-        top_ce_share_ratio=2.33, w_sum_majority=7.12, w_sum_minority=3.94, w_max=1.25, ce_max=6.50,
-        k94=3, frob_tp=4.67, frob_fp=17.58),
-    ("celeba", "ce"): dict(
-        bal_bac=96.90, imb_bac=87.65, retrain_bac=92.70,
-        maj_train=99.88, maj_test=99.10, min_train=94.40, min_test=76.20,
-        largest_ce_majority=0.5897, largest_ce_others=1.4945, largest_ce_ratio=2.53,
-        top_ce_share_ratio=4.38, w_sum_majority=5.51, w_sum_minority=4.38, w_max=1.04, ce_max=1.49,
-        k94=2, frob_tp=0.64, frob_fp=2.75),
-}
-PAPER_FIG8 = "majority class: no top-K FE ratio above 0.67; classes 8 and 9: 4 and 5 features above 0.9"
+from .figures import EOS, FIGURES, RQ1, RQ2, RQ3, RQ4, RQ5, RQ6, RQ7
+from .paper import paper_figures
 
-
-def paper_row(dataset: str, loss: str) -> tuple[dict, str]:
-    """The paper's figures for this configuration, or for CIFAR-10 with the same loss (the
-    paper's closest experiment) when the paper did not run it; and a label saying which."""
-    if (dataset, loss) in PAPER:
-        return PAPER[(dataset, loss)], f"paper ({dataset})"
-    if ("cifar10", loss) in PAPER:
-        return PAPER[("cifar10", loss)], "paper (CIFAR-10, same loss)"
-    return {}, "paper (no such experiment)"
-
-
-@dataclass
-class Half:
-    """One trained run's figures: its metrics.json with the measures inside."""
-    metrics: dict
-
-    @property
-    def m(self) -> dict:
-        return self.metrics["measures"]
+HOLDS, DIRECTION, FAILS = "holds", "direction only", "does not hold"
+OUTSIDE = "outside the regime"  # a run did not memorise its training set: no test of the paper
+VERDICTS = (HOLDS, DIRECTION, FAILS, OUTSIDE)
 
 
 @dataclass
@@ -76,134 +32,139 @@ class Claim:
     text: str
     paper: str
     ours: str
-    verdict: str  # holds | direction only | does not hold | not measured
+    verdict: str
 
     def row(self) -> dict:
         return {"RQ": self.rq, "claim": self.text, "paper": self.paper, "ours": self.ours,
                 "verdict": self.verdict}
 
 
-def _verdict(direction: bool, size_ok: bool | None = None) -> str:
+def verdict(direction: bool, size_ok: bool | None = None) -> str:
     if not direction:
-        return "does not hold"
-    return "holds" if size_ok in (None, True) else "direction only"
+        return FAILS
+    return HOLDS if size_ok in (None, True) else DIRECTION
 
 
-def _f(x, fmt=".2f"):
-    return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, fmt)
+def fmt(x, spec=".2f") -> str:
+    """A figure for a table: "–" where there is none (the paper reports nothing)."""
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "–"
+    return format(x, spec)
 
 
-def k_for_coverage(coverage_all, level: float = 0.94) -> int:
-    """Smallest K whose top-K coverage reaches `level` (coverage_all[K-1] is K's coverage)."""
-    hits = np.flatnonzero(np.asarray(coverage_all) >= level)
-    return int(hits[0]) + 1 if len(hits) else len(coverage_all)
+def vs(a, b, spec=".2f", unit="") -> str:
+    return f"{fmt(a, spec)}{unit} vs {fmt(b, spec)}{unit}"
 
 
-OUTSIDE = "outside the regime"  # a run did not memorise its training set: no test of the paper
+# -- one check per research question ----------------------------------------------------------------
+def rq1_claims(o: RQ1, p: RQ1) -> list[Claim]:
+    return [
+        Claim("RQ1", "Re-training the head on the full balanced set's fe (imbalanced extractor) does "
+                     "not recover the balanced-trained BAC",
+              vs(p.retrain_bac, p.bal_bac), vs(o.retrain_bac, o.bal_bac), verdict(o.retrain_bac < o.bal_bac)),
+        Claim("RQ1", "... but re-training improves on the imbalanced-trained BAC",
+              vs(p.retrain_bac, p.imb_bac), vs(o.retrain_bac, o.imb_bac), verdict(o.retrain_bac > o.imb_bac)),
+    ]
 
 
-def claims(bal: Half, imb: Half, dataset: str, loss: str, regime: dict | None = None) -> list[Claim]:
-    """Every check of the paper's claims on one study. `regime` maps run name -> RegimeCheck;
-    where a run is outside the paper's regime, every verdict reads OUTSIDE (ours still shown)."""
-    out = _claims(bal, imb, dataset, loss)
-    if regime and not all(r.in_regime for r in regime.values()):
-        for c in out:
+def rq2_claims(o: RQ2, p: RQ2) -> list[Claim]:
+    def drop(r: RQ2):
+        return (None, None) if r.min_train is None else (r.min_train - r.min_test, r.maj_train - r.maj_test)
+    return [Claim("RQ2", "The minority class's train-to-test accuracy drop is larger than the majority's "
+                         "(imbalanced training)", vs(*drop(p), ".1f", " pts"), vs(*drop(o), ".1f", " pts"),
+                  verdict(drop(o)[0] > drop(o)[1]))]
+
+
+def rq3_claims(o: RQ3, p: RQ3) -> list[Claim]:
+    return [
+        Claim("RQ3", f"A few top-K ce (K << H = {o.H}) decide >= 94% of training predictions",
+              f"K = {fmt(p.k94, 'd')}", f"K = {o.k94}", verdict(o.k94 <= o.H // 4)),
+        Claim("RQ3", "Minority classes need fewer features: class top-2 coverage (%) is higher for the "
+                     "minority than the majority", vs(p.c2_minority, p.c2_majority, ".0f"),
+              vs(o.c2_minority, o.c2_majority, ".0f"), verdict(o.c2_minority > o.c2_majority)),
+    ]
+
+
+def rq4_claims(o: RQ4, p: RQ4) -> list[Claim]:
+    return [
+        Claim("RQ4", "The largest class-mean ce of the other classes is at least 2x the majority's "
+                     "(Table 3)", f"x{fmt(p.largest_ce_ratio)}", f"x{fmt(o.largest_ce_ratio)}",
+              verdict(o.largest_ce_ratio > 1, o.largest_ce_ratio >= 2)),
+        Claim("RQ4", "Imbalance widens that gap (ratio above the balanced model's)", "x≈1 → x>2",
+              f"x{fmt(o.largest_ce_ratio_bal)} → x{fmt(o.largest_ce_ratio)}",
+              verdict(o.largest_ce_ratio > o.largest_ce_ratio_bal)),
+        Claim("RQ4", "The single largest ce is a larger share of the logit for the other classes than for "
+                     "the majority (Table 4: 2-4x)", f"x{fmt(p.top_ce_share_ratio)}",
+              f"x{fmt(o.top_ce_share_ratio)}", verdict(o.top_ce_share_ratio > 1, o.top_ce_share_ratio >= 2)),
+    ]
+
+
+def rq5_claims(o: RQ5, p: RQ5) -> list[Claim]:
+    return [
+        Claim("RQ5", "The majority's top-10 |W| sum exceeds the minority's",
+              vs(p.w_sum_majority, p.w_sum_minority), vs(o.w_sum_majority, o.w_sum_minority),
+              verdict(o.w_sum_majority > o.w_sum_minority)),
+        Claim("RQ5", "Class-mean ce reach values far above any weight (fe, not W, sets the scale)",
+              vs(p.ce_max, p.w_max), vs(o.ce_max, o.w_max), verdict(o.ce_max > o.w_max, o.ce_max >= 2 * o.w_max)),
+    ]
+
+
+def rq6_claims(o: RQ6, p: RQ6) -> list[Claim]:
+    return [
+        Claim("RQ6", "More top-K fe are needed to describe the majority class than the minority (Fig. 9)",
+              "majority > minority", vs(o.fd_majority, o.fd_minority, "d"), verdict(o.fd_majority > o.fd_minority)),
+        Claim("RQ6", "Minority classes have more top-K fe present in over 90% of their instances (Fig. 8)",
+              vs(p.above90_minority, p.above90_majority, "d"), vs(o.above90_minority, o.above90_majority, "d"),
+              verdict(o.above90_minority > o.above90_majority)),
+    ]
+
+
+def rq7_claims(o: RQ7, p: RQ7) -> list[Claim]:
+    return [
+        Claim("RQ7", "Test false positives' mean fe lie further from training's than true positives' "
+                     "(Frobenius norm)", vs(p.frob_fp, p.frob_tp), vs(o.frob_fp, o.frob_tp),
+              verdict(o.frob_fp > o.frob_tp)),
+        Claim("RQ7", "The identity of the top fe is shared with training more by TP than by FP (overlap "
+                     "of the 10 most frequent)", vs(p.fe_overlap_tp, p.fe_overlap_fp),
+              vs(o.fe_overlap_tp, o.fe_overlap_fp), verdict(o.fe_overlap_tp > o.fe_overlap_fp)),
+        Claim("RQ7", "... and the gap is wider for ce than for fe",
+              f"ce {vs(p.ce_overlap_tp, p.ce_overlap_fp)}", f"ce {vs(o.ce_overlap_tp, o.ce_overlap_fp)}",
+              verdict(o.ce_overlap_tp - o.ce_overlap_fp > o.fe_overlap_tp - o.fe_overlap_fp)),
+    ]
+
+
+def eos_claims(o: EOS, p: EOS) -> list[Claim]:
+    return [
+        Claim("EOS", "The train-test gap in fe is wider for the minority class than the majority",
+              "wider for minority classes", vs(o.gap_minority, o.gap_majority, ".3f"),
+              verdict(o.gap_minority > o.gap_majority)),
+        Claim("EOS", "Three-phase training with EOS beats the end-to-end imbalanced model",
+              "higher BAC", vs(o.eos_bac, o.e2e_bac), verdict(o.eos_bac > o.e2e_bac)),
+        Claim("EOS", "EOS beats re-sampling in embedding space (best of ROS, SMOTE, cRT)",
+              "higher BAC", vs(o.eos_bac, o.best_other_bac), verdict(o.eos_bac > o.best_other_bac)),
+    ]
+
+
+CHECKS = {"RQ1": rq1_claims, "RQ2": rq2_claims, "RQ3": rq3_claims, "RQ4": rq4_claims,
+          "RQ5": rq5_claims, "RQ6": rq6_claims, "RQ7": rq7_claims, "EOS": eos_claims}
+
+
+def judge(claims: list[Claim], in_regime: bool) -> list[Claim]:
+    """Where a run is outside the paper's regime every verdict reads OUTSIDE (ours still shown)."""
+    if not in_regime:
+        for c in claims:
             c.verdict = OUTSIDE
-    return out
+    return claims
 
 
-def _claims(bal: Half, imb: Half, dataset: str, loss: str) -> list[Claim]:
-    P, _ = paper_row(dataset, loss)
-    out = []
-    b, i = bal.metrics, imb.metrics
-    bm, im = bal.m, imb.m
-    maj, mnr = im["majority_class"], im["minority_class"]
-    H = len(im["top_k_coverage_all"]) - 1
-
-    # RQ1: classifier re-training
-    rb, ib, bb = im["retrain_test_bac"], i["test_bac"], b["test_bac"]
-    out.append(Claim("RQ1", "Re-training the head on the full balanced set's fe (imbalanced "
-                            "extractor) does not recover the balanced-trained BAC",
-                     f"{_f(P.get('retrain_bac'))} vs {_f(P.get('bal_bac'))}",
-                     f"{100 * rb:.2f} vs {100 * bb:.2f}", _verdict(rb < bb)))
-    out.append(Claim("RQ1", "... but re-training improves on the imbalanced-trained BAC",
-                     f"{_f(P.get('retrain_bac'))} vs {_f(P.get('imb_bac'))}",
-                     f"{100 * rb:.2f} vs {100 * ib:.2f}", _verdict(rb > ib)))
-
-    # RQ2: generalisation of majority vs minority (imbalanced model)
-    tr, te = i["train_class_acc"], i["test_class_acc"]
-    gap_maj, gap_min = tr[maj] - te[maj], tr[mnr] - te[mnr]
-    p_gap = (f"{P['min_train'] - P['min_test']:.1f} vs {P['maj_train'] - P['maj_test']:.1f} pts"
-             if P else "–")
-    out.append(Claim("RQ2", "The minority class's train-to-test accuracy drop is larger than the "
-                            "majority's (imbalanced training)", p_gap,
-                     f"{100 * gap_min:.1f} vs {100 * gap_maj:.1f} pts", _verdict(gap_min > gap_maj)))
-
-    # RQ3: K << H, and fewer features for minority classes
-    k94 = k_for_coverage(im["top_k_coverage_all"])
-    out.append(Claim("RQ3", f"A few top-K ce (K << H = {H}) decide >= 94% of training predictions",
-                     f"K = {P.get('k94', '–')}", f"K = {k94}", _verdict(k94 <= H // 4)))
-    ks = im["coverage_ks"]
-    c2 = [row[ks.index(2)] for row in im["class_top_k_coverage"]]
-    out.append(Claim("RQ3", "Minority classes need fewer features: class top-2 coverage is higher "
-                            "for the minority than the majority", "> 90% vs ~60% (CIFAR-10, CE)",
-                     f"{_f(c2[mnr])} vs {_f(c2[maj])}", _verdict(c2[mnr] > c2[maj])))
-
-    # RQ4: magnitudes of class ce
-    lc, lcb = im["largest_class_ce"], bm["largest_class_ce"]
-    out.append(Claim("RQ4", "The largest class-mean ce of the other classes is at least 2x the "
-                            "majority's (Table 3)", f"x{_f(P.get('largest_ce_ratio'))}",
-                     f"x{_f(lc['ratio'])}", _verdict(lc["ratio"] > 1, lc["ratio"] >= 2)))
-    out.append(Claim("RQ4", "Imbalance widens that gap (ratio above the balanced model's)", "x≈1 → x>2",
-                     f"x{_f(lcb['ratio'])} → x{_f(lc['ratio'])}", _verdict(lc["ratio"] > lcb["ratio"])))
-    ts = im["top_ce_share_table"]
-    out.append(Claim("RQ4", "The single largest ce is a larger share of the logit for the other "
-                            "classes than for the majority (Table 4: 2-4x)",
-                     f"x{_f(P.get('top_ce_share_ratio'))}", f"x{_f(ts['ratio'])}",
-                     _verdict(ts["ratio"] > 1, ts["ratio"] >= 2)))
-
-    # RQ5: weights
-    ws_maj, ws_min = im["weight_top_sum_majority"], im["weight_top_sum_minority"]
-    out.append(Claim("RQ5", "The majority's top-10 |W| sum exceeds the minority's",
-                     f"{_f(P.get('w_sum_majority'))} vs {_f(P.get('w_sum_minority'))}",
-                     f"{ws_maj:.2f} vs {ws_min:.2f}", _verdict(ws_maj > ws_min)))
-    ce_max, w_max = im["class_mean_ce_largest"], im["weight_largest"]
-    out.append(Claim("RQ5", "Class-mean ce reach values far above any weight (fe, not W, sets the "
-                            "scale)", f"{_f(P.get('ce_max'))} vs {_f(P.get('w_max'))}",
-                     f"{ce_max:.2f} vs {w_max:.2f}", _verdict(ce_max > w_max, ce_max >= 2 * w_max)))
-
-    # RQ6: diversity of fe
-    fd = im["features_to_describe_fe"]
-    out.append(Claim("RQ6", "More top-K fe are needed to describe the majority class than the "
-                            "minority (Fig. 9)", "majority > minority", f"{fd[maj]} vs {fd[mnr]}",
-                     _verdict(fd[maj] > fd[mnr])))
-    ratio = np.asarray(im["fe_member_ratio"], dtype=float)
-    above = (np.nan_to_num(ratio) > 0.9).sum(1)
-    out.append(Claim("RQ6", "Minority classes have more top-K fe present in over 90% of their "
-                            "instances (Fig. 8)", PAPER_FIG8,
-                     f"majority: {above[maj]} (max ratio {np.nanmax(ratio[maj]):.2f}); "
-                     f"minority: {above[mnr]}", _verdict(above[mnr] > above[maj])))
-
-    # RQ7: train vs test TP vs FP
-    r7 = im["rq7"]
-    out.append(Claim("RQ7", "Test false positives' mean fe lie further from training's than true "
-                            "positives' (Frobenius norm)",
-                     f"{_f(P.get('frob_fp'))} vs {_f(P.get('frob_tp'))}",
-                     f"{r7['frobenius_fp']:.2f} vs {r7['frobenius_tp']:.2f}",
-                     _verdict(r7["frobenius_fp"] > r7["frobenius_tp"])))
-    out.append(Claim("RQ7", "The identity of the top fe is shared with training more by TP than "
-                            "by FP (overlap of the 10 most frequent)",
-                     f"{_f(P.get('fe_overlap_tp'))} vs {_f(P.get('fe_overlap_fp'))}",
-                     f"{r7['fe_overlap_tp']:.2f} vs {r7['fe_overlap_fp']:.2f}",
-                     _verdict(r7["fe_overlap_tp"] > r7["fe_overlap_fp"])))
-    out.append(Claim("RQ7", "... and the gap is wider for ce than for fe",
-                     f"ce {_f(P.get('ce_overlap_tp'))}/{_f(P.get('ce_overlap_fp'))}",
-                     f"ce {r7['ce_overlap_tp']:.2f}/{r7['ce_overlap_fp']:.2f}",
-                     _verdict(r7["ce_overlap_tp"] - r7["ce_overlap_fp"]
-                              > r7["fe_overlap_tp"] - r7["fe_overlap_fp"])))
-    return out
+def check(study, rq: str, figures=None) -> list[Claim]:
+    """The claims of one research question on one study (its figures computed if not given)."""
+    ours = figures if figures is not None else FIGURES[rq](study)
+    paper, _ = paper_figures(study.dataset, study.loss, rq)
+    return judge(CHECKS[rq](ours, paper), study.in_regime)
 
 
+# -- presentation ---------------------------------------------------------------------------------
 def table(claim_list):
     """The claims as a table (one row each) for a chapter's verdict cell, every claim in full."""
     import pandas as pd
@@ -213,9 +174,9 @@ def table(claim_list):
 def sentence(claim_list) -> str:
     """A one-paragraph markdown verdict, computed from the claims."""
     n = len(claim_list)
-    held = sum(c.verdict == "holds" for c in claim_list)
-    partial = sum(c.verdict == "direction only" for c in claim_list)
-    failed = [c for c in claim_list if c.verdict == "does not hold"]
+    held = sum(c.verdict == HOLDS for c in claim_list)
+    partial = sum(c.verdict == DIRECTION for c in claim_list)
+    failed = [c for c in claim_list if c.verdict == FAILS]
     if n and all(c.verdict == OUTSIDE for c in claim_list):
         return ("**These runs are outside the paper's regime** (a class's clean training accuracy is "
                 "below 95%): the paper's claims are about networks that memorise their training set, so "

@@ -197,6 +197,8 @@ class RunConfig:
         regime_fields = {f.name for f in dataclasses.fields(Regime)}
         regime_over = {k: overrides.pop(k) for k in list(overrides) if k in regime_fields}
         if regime_over:
+            if "select_from_epoch" not in regime_over and regime_over.get("epochs", 1) <= regime.select_from_epoch:
+                regime_over["select_from_epoch"] = 0  # fewer epochs than the profile's window: all count
             regime = dataclasses.replace(regime, **regime_over)
         regime = dataclasses.replace(regime, precision=resolve_precision(regime.precision, device))
         own = {f.name for f in dataclasses.fields(cls)}
@@ -237,3 +239,13 @@ class RunConfig:
         ratio = "balanced" if self.balanced else f"{self.imbalance_ratio:g}:1 {self.imbalance_type}"
         return (f"{self.dataset} · {self.loss} · {ratio} · {self.profile} · {self.regime.precision} · "
                 f"seed {self.seed}")
+
+
+# profile -> the configurations (dataset, loss, imbalance ratio) of the book's papermill matrix;
+# every loss of a dataset shares one balanced cross-entropy reference (study.py)
+MATRIX = {
+    "tiny": [("fashion-mnist", "ce", 100), ("fashion-mnist", "ldam-drw", 100)],
+    "quick": [("fashion-mnist", loss, 100) for loss in ("ce", "focal", "ldam-drw")],
+    "paper": [("cifar10", loss, 100) for loss in ("ce", "focal", "ldam-drw")]
+             + [("svhn", "ce", 100), ("celeba", "ce", 20)],
+}

@@ -83,8 +83,10 @@ def class_top_k_coverage(kstar, y, ks, num_classes: int) -> np.ndarray:
 
 
 def top_k_members(values, k: int) -> np.ndarray:
-    """(N, k): indices of each row's k largest entries (the instance's top-K set)."""
+    """(N, k): indices of each row's k largest entries (the instance's top-K set); k is capped at
+    the number of features."""
     values = np.asarray(values)
+    k = min(k, values.shape[1])
     return np.argpartition(-values, k - 1, axis=1)[:, :k]
 
 

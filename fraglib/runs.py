@@ -7,6 +7,7 @@
         history.json      one entry per epoch
         metrics.json      BAC, per-class accuracy, timing; written last, with model.pt's sha256
         embeddings.npz    fe / logits / W / b (written on first use, see embed.py)
+        derived/<name>.json   analyses that cost time (RQ1's re-trained head, EOS), keyed
 
 A run is complete only when metrics.json parses, names the same config, and model.pt's
 sha256 matches the one it records; anything else is partial or corrupted and is resumed or
@@ -29,8 +30,6 @@ from . import __version__
 from .config import RunConfig
 from .data import RunData, make_run_data
 from .embed import Embeddings, extract
-from .heads import fit_linear_head, head_bac
-from .measures import summarize
 from .fileio import atomic_torch_save, atomic_write_json, sha256
 from .train import evaluate, new_model, pick_device, train
 
@@ -82,22 +81,26 @@ class Run:
                     self.update_metrics(embeddings_sha256=digest)
         return Embeddings.load(self.folder / "embeddings.npz")
 
-    def measures(self, device=None) -> dict:
-        """The paper's figures for this run (metrics.json's "measures"; computed once).
+    def derived(self, name: str, key: dict, compute):
+        """A derived analysis of this run, computed once into derived/<name>.json.
 
-        Includes RQ1's classifier re-training: a fresh linear head trained on the fe of the full
-        balanced training set, from this run's frozen extractor, and its test BAC."""
-        metrics = self.metrics
-        if "measures" not in metrics:
-            emb = self.embeddings(device)
-            figures = summarize(emb, metrics["train_counts"])
-            W, b = fit_linear_head(emb.fe_full, emb.y_full, emb.num_classes, seed=self.config.seed)
-            figures["retrain_test_bac"] = head_bac(W, b, emb.fe_test, emb.y_test, emb.num_classes)
-            metrics = self.update_metrics(measures=figures)
-        return metrics["measures"]
+        The file stores `key` (with this run's model digest) beside the value; a file made for
+        another key, or damaged, is computed again. Written atomically, so two processes at
+        worst compute the same value twice, and a half-written file is never read."""
+        path = self.folder / "derived" / f"{name}.json"
+        key = json.loads(json.dumps({**key, "model_sha256": self.metrics["model_sha256"]}))
+        try:
+            blob = json.loads(path.read_text())
+            if blob["key"] == key:
+                return blob["value"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        value = compute()
+        atomic_write_json({"key": key, "value": value}, path)
+        return value
 
     def update_metrics(self, **figures) -> dict:
-        """Add figures (e.g. the measures of issue 3) to metrics.json, atomically."""
+        """Add entries to metrics.json, atomically."""
         metrics = self.metrics
         metrics.update(figures)
         atomic_write_json(metrics, self.folder / "metrics.json")
@@ -186,33 +189,3 @@ class RunStore:
 
     def remove(self, config: RunConfig) -> None:
         shutil.rmtree(self.folder(config), ignore_errors=True)
-
-
-class Study:
-    """One configuration of the book: the balanced- and the imbalanced-trained run of a dataset
-    and loss (same profile, seed and everything else), with their measures."""
-
-    def __init__(self, dataset: str, loss: str, imbalance_ratio: float = 100, profile: str = "quick",
-                 seed: int = 0, store: RunStore | None = None, progress: bool = True, **overrides):
-        store = store or RunStore()
-        self.dataset, self.loss = dataset, loss
-        self.balanced = store.get(RunConfig.make(dataset, loss, 1, profile=profile, seed=seed, **overrides),
-                                  progress=progress)
-        self.imbalanced = store.get(RunConfig.make(dataset, loss, imbalance_ratio, profile=profile,
-                                                   seed=seed, **overrides), progress=progress)
-        for run in (self.balanced, self.imbalanced):
-            run.measures()
-
-    def __repr__(self):
-        return (f"Study({self.dataset}, {self.loss})\n  balanced:   {self.balanced.folder}\n"
-                f"  imbalanced: {self.imbalanced.folder}")
-
-    def claims(self, rq: str | None = None):
-        from .claims import Half, claims
-        out = claims(Half(self.balanced.metrics), Half(self.imbalanced.metrics), self.dataset, self.loss)
-        return [c for c in out if rq is None or c.rq == rq]
-
-
-def get(config: RunConfig, **kwargs) -> Run:
-    """`runs.get(config)`: the chapter's one call (trains only if the store lacks the run)."""
-    return RunStore().get(config, **kwargs)

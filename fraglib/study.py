@@ -68,8 +68,7 @@ class Study:
         self.dataset, self.loss, self.profile, self.seed = dataset, loss, profile, seed
         self.balanced: Run = store.get(bal_cfg, progress=progress)
         self.imbalanced: Run = store.get(imb_cfg, progress=progress)
-        for run in (self.balanced, self.imbalanced):
-            run.measures()
+        self._figures: dict = {}
 
     @property
     def runs(self) -> dict[str, Run]:
@@ -102,9 +101,16 @@ class Study:
         return (f"Study({self.dataset}, {self.loss})\n  balanced:   {self.balanced.config.label()}\n"
                 f"  imbalanced: {self.imbalanced.config.label()}")
 
+    def figures(self, rq: str):
+        """The figures of one research question ("RQ1" ... "RQ7", "EOS"): a `figures.RQn`."""
+        from .config import check_choice
+        from .figures import FIGURES
+        check_choice("research question", rq, tuple(FIGURES))
+        if rq not in self._figures:
+            self._figures[rq] = FIGURES[rq](self)
+        return self._figures[rq]
+
     def claims(self, rq: str | None = None):
-        from .claims import Half, claims
-        reg = self.regime()
-        out = claims(Half(self.balanced.metrics), Half(self.imbalanced.metrics), self.dataset, self.loss,
-                     regime=reg)
-        return [c for c in out if rq is None or c.rq == rq]
+        """The checks of the paper's claims for one research question, or for all of them."""
+        from .claims import CHECKS, check
+        return [c for q in ([rq] if rq else CHECKS) for c in check(self, q, self.figures(q))]

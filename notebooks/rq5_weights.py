@@ -11,79 +11,61 @@
 # ---
 
 # %% [markdown]
-# # RQ5: Does the magnitude of classifier weights vary with class imbalance?
+# # RQ5: Do the classifier's weights explain the large minority ce?
 #
-# ce is the product of fe and the head's weights W. The paper's Figure 7 sorts each class's ten
-# largest |W|: majority classes have a wider cross-section of large weights (a larger top-10
-# sum), yet the weights stay near 1 while minority ce reach 8 or more, so W alone cannot explain
-# the large minority ce. For a cosine head (LDAM) W is the normalised W/|W| (DESIGN.md).
-
-# %% tags=["parameters"]
-dataset = "fashion-mnist"   # cifar10 | svhn | celeba | fashion-mnist
-loss = "ce"                 # ce | focal | ldam-drw | cdt
-imbalance_ratio = 100.0     # n_max / n_min of the imbalanced training set (the other run is balanced)
-profile = "quick"           # tiny (CI) | quick (CPU minutes) | paper (the 200-epoch regime)
-seed = 0                    # weights, batch order and augmentation
+# ## Overview
+#
+# **Question.** A ce is a product $\mathrm{fe}[n, h]\, W[c, h]$. Are the minority classes' large
+# ce (RQ4) the work of large weights, or of large features?
+#
+# **Setup.** For each class, the ten largest $|W[c, h]|$ of the head's *raw* weight matrix and
+# their sum (the paper's Figure 7 {cite}`dablain2022fragility`); for LDAM's cosine head
+# {cite}`cao2019ldam` too, since its normalised rows all have norm 1
+# ({ref}`methods <methods-measures>`). Beside them, the largest class-mean ce.
+#
+# **Headline.** The majority's ten largest weights sum to {glue:md}`w_sum_majority`, the
+# minority's to {glue:md}`w_sum_minority` ({glue:md}`paper_source`:
+# {glue:md}`paper_w_sum_majority` and {glue:md}`paper_w_sum_minority`). No weight exceeds
+# {glue:md}`w_max`, while a class-mean ce reaches {glue:md}`ce_max`. Runs: {glue:md}`regime`.
 
 # %% tags=["remove-cell"]
-import numpy as np
-import pandas as pd
-from IPython.display import Markdown
-from myst_nb import glue
+from fraglib import chapter, charts
 
-from fraglib import charts, claims
-from fraglib.study import Study
+# %% tags=["parameters"]
+dataset = "fashion-mnist"  # the data the head's weights were fitted on
+loss = "ce"                # the loss (ldam-drw: a cosine head, raw W kept)
+imbalance_ratio = 100.0    # n_max / n_min of the imbalanced head
+profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
+seed = 0                   # weights init and batch order
 
-charts.use_book_renderer()
-
-# %% [markdown]
-# The runs come from the run store (trained only if missing): the balanced cross-entropy reference,
-# shared by every loss as in the paper, and this loss's imbalanced run. The last column says
-# whether each is in the regime the paper studies: clean training accuracy of at least 95% in
-# every class ({ref}`methods <methods-regime>`).
-
-# %%
-study = Study(dataset, loss, imbalance_ratio, profile, seed, progress=False)
-bal, imb = study.balanced, study.imbalanced
-mb, mi = bal.metrics["measures"], imb.metrics["measures"]
-study
+# %% tags=["remove-input"]
+study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
 
 # %% [markdown]
-# ## The ten largest |W| per class (Figure 7)
+# ## The ten largest weights per class
 
 # %%
-df = pd.concat([charts.long_frame(mb["weight_top"], "class", "rank", "value", model="balanced-trained"),
-                charts.long_frame(mi["weight_top"], "class", "rank", "value", model="imbalanced-trained")])
-df["rank"] += 1
-charts.class_lines(df, x="rank", y="value", title="Figure 7: ten largest |W| per class, sorted",
-                   x_title="rank", y_title="|W|")
-
-# %%
-row, paper_label = claims.paper_row(dataset, loss)
-table = pd.DataFrame({
-    "top-10 |W| sum, majority": [mb["weight_top_sum_majority"], mi["weight_top_sum_majority"], row.get("w_sum_majority")],
-    "top-10 |W| sum, minority": [mb["weight_top_sum_minority"], mi["weight_top_sum_minority"], row.get("w_sum_minority")],
-    "largest |W|": [mb["weight_largest"], mi["weight_largest"], row.get("w_max")],
-    "largest class-mean ce": [mb["class_mean_ce_largest"], mi["class_mean_ce_largest"], row.get("ce_max")],
-}, index=["balanced-trained", "imbalanced-trained", paper_label])
-glue("w_max", mi["weight_largest"], display=False)
-glue("ce_max", mi["class_mean_ce_largest"], display=False)
-table.round(3)
+rq = chapter.figures(study, "RQ5")
+chapter.figure(charts.ranked_lines(rq.bal_weight_top, rq.weight_top, "|W|"),
+               "Figure 5.1. The ten largest |W| of each class's weight row, "
+               "sorted (the paper's Figure 7).")
 
 # %% [markdown]
-# The largest weight of the imbalanced model is {glue:text}`w_max:.2f`; its largest class-mean ce
-# is {glue:text}`ce_max:.2f`.
+# The weights stay within a narrow range whatever the class's size.
+#
+# ## Weights against ce
+
+# %%
+rows = {"w_sum_majority": "top-10 |W| sum, majority",
+        "w_sum_minority": "top-10 |W| sum, minority",
+        "w_max": "largest |W|", "ce_max": "largest class-mean ce"}
+chapter.beside_paper(study, rq, rows)
 
 # %% [markdown]
 # ## Verdict
-#
-# Each check below is computed from the two runs above; the paper's figure stands beside ours
-# (for a dataset the paper did not use, its CIFAR-10 experiment with the same loss).
 
 # %%
-checks = study.claims("RQ5")
-glue("verdict", Markdown(claims.sentence(checks)), display=False)
-claims.table(checks)
+chapter.verdict(study, "RQ5")
 
 # %% [markdown]
 # {glue:md}`verdict`

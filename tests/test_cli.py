@@ -1,6 +1,8 @@
 """`python -m fraglib`: bad input fails with the valid choices; train prints the run."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
@@ -24,6 +26,7 @@ def test_ratio_below_one_is_a_clear_error():
     assert r.returncode == 2 and "imbalance_ratio must be >= 1" in r.stderr
 
 
+@pytest.mark.slow
 def test_train_then_list(tmp_path):
     r = fraglib("train", "--profile", "tiny", "--loss", "cdt", "--quiet", "--runs", str(tmp_path))
     assert r.returncode == 0, r.stderr

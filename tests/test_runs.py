@@ -63,6 +63,7 @@ def test_resumed_run_ends_as_an_uninterrupted_one(store, shared_store):
     assert [h["loss"] for h in resumed.history] == [h["loss"] for h in whole.history]
 
 
+@pytest.mark.slow
 def test_killed_process_resumes_from_its_checkpoint(tmp_path, shared_store):
     """A real SIGKILL mid-training, then a second process finishes the run."""
     whole = shared_store.get(tiny(), progress=False)
@@ -103,6 +104,7 @@ def test_a_damaged_checkpoint_starts_over(store, shared_store, capsys):
     assert _same_weights(_weights(run), _weights(shared_store.get(tiny(), progress=False)))
 
 
+@pytest.mark.slow
 def test_two_processes_train_a_run_once(tmp_path):
     code = ("import sys; from fraglib.runs import RunStore; from fraglib.config import RunConfig;"
             "RunStore(sys.argv[1]).get(RunConfig.make('fashion-mnist','focal',10,profile='tiny'))")

@@ -1,0 +1,171 @@
+"""The kit every chapter calls, so that a chapter holds only what is its own.
+
+    study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
+    chapter.configuration(study)          # the configuration, shown once, and the regime
+    rq = study.figures("RQ3")             # the figures of this research question
+    chapter.headline(study, rq)           # glue ours and the paper's figures for the prose
+    chapter.figure(chart, "caption")      # a chart with its caption
+    chapter.verdict(study, "RQ3")         # the claims table; the verdict sentence is glued
+
+Numbers in a chapter's prose are glued (myst-nb) under `<field>` for ours and `paper_<field>`
+for the paper's, so no number is typed by hand.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+from IPython.display import HTML, Markdown
+
+from . import charts, claims
+from .paper import paper_figures
+from .study import Study
+
+pd.set_option("display.max_colwidth", None)
+
+
+def open(dataset: str, loss: str, imbalance_ratio: float, profile: str, seed: int, **kw) -> Study:
+    """The chapter's study (trained only if the store lacks it), shown once: the runs this page
+    reads, their BAC and whether they are in the regime (glued as `regime` for the prose)."""
+    from IPython.display import display
+    charts.use_book_renderer()
+    study = Study(dataset, loss, imbalance_ratio, profile, seed, progress=False, **kw)
+    display(configuration(study))
+    return study
+
+
+def configuration(study: Study):
+    """The runs of a study as a table, and the `regime` sentence glued for the prose."""
+    from myst_nb import glue
+    glue("regime", Markdown("both runs are **in the paper's regime**" if study.in_regime else
+                            "**a run is outside the paper's regime**, so the verdicts below test nothing"),
+         display=False)
+    return study.overview().style.format(precision=2, na_rep="–")
+
+
+def figures(study: Study, rq: str, **options):
+    """The figures of one research question (`study.figures`), their scalars glued for the prose
+    as `<field>` (ours) and `paper_<field>` (the paper's). `options` go to the figure function
+    (EOS: k_enemies)."""
+    if options:
+        from .figures import FIGURES
+        study._figures[rq] = FIGURES[rq](study, **options)
+    result = study.figures(rq)
+    headline(study, result, rq)
+    return result
+
+
+def number(value, spec: str | None = None) -> str:
+    """A figure as prose: floats to two decimals (or `spec`), "–" where there is none."""
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return "–"
+    if spec is None:
+        spec = ".2f" if isinstance(value, (float, np.floating)) else ""
+    return claims.fmt(value, spec)
+
+
+def glue_number(name: str, value, spec: str | None = None) -> None:
+    """Glue a figure for the prose (reference it with {glue:md}`name`)."""
+    from myst_nb import glue
+    glue(name, Markdown(number(value, spec)), display=False)
+
+
+def headline(study: Study, figures, rq: str | None = None) -> None:
+    """Glue every scalar figure of ours as `<field>` and the paper's as `paper_<field>`."""
+    rq = rq or type(figures).__name__
+    paper, label = paper_figures(study.dataset, study.loss, rq)
+    for name, value in figures.scalars().items():
+        glue_number(name, value)
+    for name, value in paper.scalars().items():
+        glue_number(f"paper_{name}", value)
+    from myst_nb import glue
+    glue("paper_source", Markdown(label), display=False)
+
+
+def figure(chart, caption: str):
+    """A chart with its caption underneath (the caption names the paper's figure it reproduces)."""
+    bundle = chart._repr_mimebundle_()
+    body = bundle[0] if isinstance(bundle, tuple) else bundle
+    inner = body.get("text/html")
+    if inner is None:  # outside the book (JupyterLab): Altair's own renderer, caption below
+        from IPython.display import display
+        display(chart)
+        return Markdown(f"*{caption}*")
+    return HTML(f'<figure class="fraglib-figure">{inner}<figcaption>{html.escape(caption)}'
+                f"</figcaption></figure>")
+
+
+def beside_paper(study: Study, figures, rows: dict[str, str]):
+    """Our figures beside the paper's, one row per field (`rows`: field -> row name); "–" where
+    the paper reports nothing."""
+    paper, label = paper_figures(study.dataset, study.loss, type(figures).__name__)
+    table = pd.DataFrame({"ours": [getattr(figures, f) for f in rows],
+                          label: [getattr(paper, f) for f in rows]},
+                         index=list(rows.values()), dtype=object)
+    return table.style.format(number, na_rep="–")
+
+
+def verdict(study: Study, rq: str):
+    """The claims of this research question: glue the verdict sentence, return the table."""
+    from myst_nb import glue
+    checks = study.claims(rq)
+    glue("verdict", Markdown(claims.sentence(checks)), display=False)
+    return claims.table(checks)
+
+
+def per_run(study: Study, balanced, imbalanced, **columns) -> pd.DataFrame:
+    """A long frame of one per-class array for each run, tagged by model (for faceted charts)."""
+    frames = []
+    for model, values in (("balanced-trained", balanced), ("imbalanced-trained", imbalanced)):
+        values = np.asarray(values, dtype=float)
+        frames.append(pd.DataFrame({"class": range(len(values)), "value": values, "model": model, **columns}))
+    return pd.concat(frames, ignore_index=True)
+
+
+# -- pages over the whole matrix: the summary and the per-RQ comparisons ---------------------------
+def open_matrix(profile: str, seed: int = 0) -> dict[str, Study]:
+    """Every configuration of the profile's matrix, by label (dataset · loss · ratio)."""
+    from .config import MATRIX, check_choice
+    check_choice("profile", profile, tuple(MATRIX))
+    charts.use_book_renderer()
+    return {f"{d} · {l} · {r:g}:1": Study(d, l, r, profile, seed, progress=False) for d, l, r in MATRIX[profile]}
+
+
+def links(rq: str, studies: dict[str, Study]):
+    """Links to the configuration pages of one research question (they sit beside this page)."""
+    items = [f"- [{label}]({s.dataset}-{s.loss}.ipynb)" for label, s in studies.items()]
+    return Markdown(f"The configurations of {rq}:\n\n" + "\n".join(items))
+
+
+def key_figure(rq: str, studies: dict[str, Study]):
+    chart, caption = charts.key_figure(rq, {label: s.figures(rq) for label, s in studies.items()})
+    return figure(chart, caption)
+
+
+def verdict_rows(rq: str, studies: dict[str, Study]):
+    """Every verdict row of one research question, one block per configuration."""
+    from myst_nb import glue
+    rows = [dict(c.row(), configuration=label) for label, s in studies.items() for c in s.claims(rq)]
+    df = pd.DataFrame(rows)
+    counts = df.verdict.value_counts()
+    glue("verdict_count", Markdown(", ".join(f"**{n}** {v}" for v, n in counts.items())
+                                   + f" (of {len(df)} checks)."), display=False)
+    return df[["configuration", "claim", "paper", "ours", "verdict"]].style.hide(axis="index")
+
+
+def all_claims(profile: str, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every claim of every research question (EOS included) for every configuration, and one row
+    per configuration: both runs' test BAC and whether they are in the regime."""
+    rows, runs = [], []
+    for label, study in open_matrix(profile, seed).items():
+        rows += [dict(c.row(), configuration=label) for c in study.claims()]
+        regime = study.regime()
+        runs.append({"configuration": label,
+                     "balanced BAC (%)": 100 * study.balanced.metrics["test_bac"],
+                     "imbalanced BAC (%)": 100 * study.imbalanced.metrics["test_bac"],
+                     "paper's regime": "yes" if study.in_regime else "NO: " + "; ".join(
+                         f"{name} run, class {r.worst_class} at {100 * r.worst_train_acc:.1f}%"
+                         for name, r in regime.items() if not r.in_regime)})
+    runs_df = pd.DataFrame(runs).set_index("configuration").style.format(precision=2)
+    return pd.DataFrame(rows), runs_df

@@ -1,0 +1,44 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Every configuration side by side
+#
+# This page sets the configurations of one research question beside each other: the key
+# figure for every dataset and loss, then every verdict row. Each configuration has a page of
+# its own with the full story (listed below).
+
+# %% tags=["parameters"]
+rq = "RQ3"                 # RQ1 ... RQ7 | EOS
+profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
+seed = 0                   # weights, batch order, augmentation
+
+# %% tags=["remove-input"]
+from fraglib import chapter
+
+studies = chapter.open_matrix(profile, seed)
+chapter.links(rq, studies)
+
+# %% [markdown]
+# ## The key figure
+
+# %% tags=["remove-input"]
+chapter.key_figure(rq, studies)
+
+# %% [markdown]
+# ## Every verdict
+
+# %% tags=["remove-input"]
+chapter.verdict_rows(rq, studies)
+
+# %% [markdown]
+# {glue:md}`verdict_count`

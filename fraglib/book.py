@@ -205,6 +205,21 @@ def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
             f.result()
 
 
+MATHJAX = Path(sys.prefix) / "share" / "mathjax" / "tex-svg.js"  # put there by .ci/setup
+
+
+def write_mathjax(static_dir: Path) -> Path:
+    """The book's local MathJax (the default loads it from a CDN, and math would not render offline)."""
+    out = Path(static_dir) / "mathjax" / "tex-svg.js"
+    if not out.exists():
+        if not MATHJAX.exists():
+            raise RuntimeError(f"MathJax is missing ({MATHJAX}): run `bash .ci/setup`, which fetches it "
+                               f"from the npm registry (npm pack mathjax@3.2.2)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(MATHJAX, out)
+    return out
+
+
 def profile_toc(root: Path, profile: str) -> Path:
     """_toc.yml with its run globs narrowed to one profile, so two profiles' pages never mix."""
     toc = (root / "_toc.yml").read_text().replace("book/runs/*/", f"book/runs/{profile}/")
@@ -271,6 +286,7 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     print("[3/3] building the book with Jupyter Book")
     from .charts import write_vega_bundle
     write_vega_bundle(root / "book" / "_static")
+    write_mathjax(root / "book" / "_static")
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--path-output",
            str(root / "book"), "--builder", "html", "--toc", str(profile_toc(root, profile))]
     if strict:

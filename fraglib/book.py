@@ -149,12 +149,14 @@ def cached_key(page: Path) -> str | None:
         return None
 
 
-def retitle(nb, title: str) -> None:
-    """Give an executed page its own title: the chapter's '# Question' becomes a subtitle."""
+def retitle(nb, title: str, label: str | None = None) -> None:
+    """Give an executed page its own title (and MyST label): the chapter's '# Question' becomes
+    a subtitle."""
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
             first, _, rest = cell.source.lstrip().partition("\n")
-            cell.source = f"# {title}\n\n**{first[2:].strip()}**\n{rest}"
+            target = f"({label})=\n" if label else ""
+            cell.source = f"{target}# {title}\n\n**{first[2:].strip()}**\n{rest}"
             return
 
 
@@ -171,7 +173,7 @@ def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, ke
         executed = pm.execute_notebook(nb, str(tmp), parameters=parameters, kernel_name="python3",
                                        cwd=str(cwd), progress_bar={"leave": False, "desc": out.stem[:30],
                                                                    "position": position + 1})
-        retitle(executed, title)
+        retitle(executed, title, label=f"{out.parent.parent.name}-{out.parent.name}-{out.stem}")
         for cell in executed.cells:  # the configuration shows once, in the kit's table
             tags = cell.metadata.setdefault("tags", [])
             if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:

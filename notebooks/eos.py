@@ -59,7 +59,8 @@ chapter.figure(charts.per_class(df, y_title="distance in fe space"),
                "Figure E.1. Distance between each class's mean training and test fe.")
 
 # %% [markdown]
-# The gap widens towards the rare classes of the imbalanced network.
+# EOS's premise is a gap that widens towards the rare classes of the imbalanced network and
+# stays flat for the balanced one; the verdict tests the majority against the minority.
 #
 # ## Phases 2 and 3: samplers side by side
 

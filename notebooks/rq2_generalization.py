@@ -56,8 +56,9 @@ chapter.figure(charts.per_class_accuracy(df, ""),
                "the class sizes, for both runs (the paper's Figure 2).")
 
 # %% [markdown]
-# Both networks fit their training images; only the imbalanced one loses its rare classes'
-# test images, more the rarer the class.
+# In the paper's picture both networks fit their training images (blue near 1), and only the
+# imbalanced one loses its rare classes' test images (green falling with the red line); the
+# verdict below says whether this run shows it.
 #
 # ## Majority and minority
 

@@ -58,8 +58,8 @@ chapter.figure(chart, "Figure 3.1. Class top-K coverage ratio on the training "
                "set, K in {2, 3, 5, 7} (the paper's Figure 3).")
 
 # %% [markdown]
-# Under imbalance the coverage at small $K$ climbs towards the rare classes: a minority
-# prediction rests on fewer ce than a majority one.
+# If minority predictions rest on fewer ce, the curves for small $K$ climb towards the rare
+# (high-index) classes in the imbalanced panel only; the verdict tests it.
 #
 # ## Coverage over every K
 

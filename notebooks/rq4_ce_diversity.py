@@ -55,7 +55,8 @@ chapter.figure(chart, "Figure 4.1. The ten largest class-mean ce of each class, 
                "sorted (the paper's Figures 4 and 5).")
 
 # %% [markdown]
-# Under imbalance the top ranks of the rare classes rise above the majority's.
+# The paper's finding would show as the rare classes' top ranks standing above the
+# majority's (class 0) in the imbalanced panel, not in the balanced one.
 #
 # ## Majority against the others
 

@@ -65,8 +65,8 @@ chapter.figure(chart, "Figure 6.2. Size of the union of the top-7 fe sets of "
                "each class's training images (the paper's Figure 9).")
 
 # %% [markdown]
-# The count falls with the class size; how much of that is diversity and how much sample
-# size, a size-matched control must tell.
+# This count can only grow with the number of images in a class, so a fall towards the rare
+# classes is partly sample size; only a size-matched comparison separates it from diversity.
 #
 # ## Verdict
 

@@ -56,8 +56,8 @@ chapter.figure(charts.alignment_lines(rq),
                "positives and in test false positives (the paper's Figure 10).")
 
 # %% [markdown]
-# The false positives' features are weaker than the training images' of the class they are
-# mistaken for.
+# In the paper the FP panel sits well below the training panel (weaker features than the
+# class's training images), while the TP panel matches it.
 #
 # ## Distances and overlaps
 
@@ -78,7 +78,8 @@ chapter.figure(chart, "Figure 7.2. Share of each class's ten most frequent top-7
                "training fe that are also most frequent in its test TP or FP.")
 
 # %% [markdown]
-# The identity of the active features is largely shared; their magnitude is not.
+# High overlap for both TP and FP would mean the same features switch on and only their
+# magnitude differs, the paper's reading of its Figure 10.
 #
 # ## Verdict
 

@@ -41,7 +41,7 @@ SHORT = {"rq1_retraining": "RQ1", "rq2_generalization": "RQ2", "rq3_top_k": "RQ3
          "rq4_ce_diversity": "RQ4", "rq5_weights": "RQ5", "rq6_fe_diversity": "RQ6",
          "rq7_false_positives": "RQ7", "eos": "EOS"}
 BOOK_FILES = ["_config.yml", "_toc.yml", "book/intro.md", "book/methods.md", "book/references.md",
-              "book/references.bib"]
+              "book/references.bib", "book/_static/fraglib.css"]
 
 
 def chapters() -> list[str]:

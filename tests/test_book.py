@@ -138,6 +138,7 @@ def test_pages_show_no_machine_path_no_nan_and_their_configuration_once(built_bo
         assert not re.search(r">\s*(NaN|nan)\s*<", html), f"{page.name} shows NaN"
         assert "imbalance_ratio = " not in html  # neither the parameters cell nor papermill's copy
     ce = (built_book / "book" / "runs" / "tiny" / "rq3_top_k" / "fashion-mnist-ce.html").read_text()
+    assert "fraglib.css" in ce  # code wraps within the page width
     assert ce.count("paper’s regime") >= 1 and "Figure 3.1." in ce and "Dablain" in ce  # a citation
 
 

@@ -2,8 +2,8 @@
 
 1. Every run the profile's matrix needs (one balanced cross-entropy reference per dataset, and
    one imbalanced run per configuration) is trained or loaded, the longest first, in parallel
-   worker processes whose torch thread counts add up to the cores; then each run's measures
-   costly analyses computed once, so the chapters only read the run store.
+   worker processes whose torch thread counts add up to the cores; each run's embeddings and
+   costly analyses are computed once there, so the chapters only read the run store.
 2. Each chapter (a Jupytext file in notebooks/) is converted in memory and executed by papermill
    once per configuration, into book/runs/<profile>/<chapter>/<dataset>-<loss>.ipynb, with a
    title of its own; the summary page once per profile. Pages run in parallel, one kernel per
@@ -85,8 +85,9 @@ def _train_and_measure(config_dict: dict, store_root: str, device: str | None) -
 def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: str | None = None) -> None:
     """Train the missing runs, the longest first, in `workers` processes of cores // workers
     threads each (more threads than cores thrash: two 2-thread processes on 2 cores ran 5x
-    slower); then compute every run's measures."""
-    from .data import load_source
+    slower), each run's embeddings and costly analyses with it."""
+    from .data import SPECS, imbalance_counts, load_source
+    from .train import pick_device
     unique = list({c.digest(): c for c in configs}.values())
     missing = [c for c in unique if not store.is_complete(c)]
     for dataset in sorted({c.dataset for c in missing}):  # prepare each dataset once, up front
@@ -94,13 +95,12 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
         load_source(dataset, False, store.data_root)
 
     def cost(c: RunConfig) -> float:  # training images x epochs, from the imbalance formula
-        from .data import imbalance_counts
         n = c.regime.max_per_class or 5000
-        return sum(imbalance_counts(n, 10, c.imbalance_ratio, c.imbalance_type)) * c.regime.epochs
+        classes = len(SPECS[c.dataset].classes)
+        return sum(imbalance_counts(n, classes, c.imbalance_ratio, c.imbalance_type)) * c.regime.epochs
 
     unique.sort(key=cost, reverse=True)
-    on_gpu = (device or ("cuda" if _cuda() else "cpu")).startswith("cuda")
-    workers = 1 if on_gpu else max(1, min(workers, len(missing)))
+    workers = 1 if pick_device(device).type == "cuda" else max(1, min(workers, len(missing)))
     if workers == 1:
         for c in tqdm(unique, desc="runs", unit="run"):
             _train_and_measure(c.to_dict(), str(store.root), device)
@@ -112,11 +112,6 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
         futures = [pool.submit(_train_and_measure, c.to_dict(), str(store.root), device) for c in unique]
         for f in tqdm(cf.as_completed(futures), total=len(futures), desc="runs", unit="run"):
             tqdm.write(f"ready: {f.result()}")
-
-
-def _cuda() -> bool:
-    import torch
-    return torch.cuda.is_available()
 
 
 # -- 2. pages ------------------------------------------------------------------------------------

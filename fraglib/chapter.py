@@ -1,10 +1,9 @@
 """The kit every chapter calls, so that a chapter holds only what is its own.
 
-    study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
-    chapter.configuration(study)          # the configuration, shown once, and the regime
-    rq = study.figures("RQ3")             # the figures of this research question
-    chapter.headline(study, rq)           # glue ours and the paper's figures for the prose
+    study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)  # shows the runs once
+    rq = chapter.figures(study, "RQ3")    # the figures of this research question, glued
     chapter.figure(chart, "caption")      # a chart with its caption
+    chapter.beside_paper(study, rq, rows) # ours beside the paper's, "–" where it is silent
     chapter.verdict(study, "RQ3")         # the claims table; the verdict sentence is glued
 
 Numbers in a chapter's prose are glued (myst-nb) under `<field>` for ours and `paper_<field>`
@@ -48,10 +47,7 @@ def figures(study: Study, rq: str, **options):
     """The figures of one research question (`study.figures`), their scalars glued for the prose
     as `<field>` (ours) and `paper_<field>` (the paper's). `options` go to the figure function
     (EOS: k_enemies)."""
-    if options:
-        from .figures import FIGURES
-        study._figures[rq] = FIGURES[rq](study, **options)
-    result = study.figures(rq)
+    result = study.figures(rq, **options)
     headline(study, result, rq)
     return result
 
@@ -114,7 +110,7 @@ def verdict(study: Study, rq: str):
     return claims.table(checks)
 
 
-def per_run(study: Study, balanced, imbalanced, **columns) -> pd.DataFrame:
+def per_run(balanced, imbalanced, **columns) -> pd.DataFrame:
     """A long frame of one per-class array for each run, tagged by model (for faceted charts)."""
     frames = []
     for model, values in (("balanced-trained", balanced), ("imbalanced-trained", imbalanced)):
@@ -160,12 +156,9 @@ def all_claims(profile: str, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]
     rows, runs = [], []
     for label, study in open_matrix(profile, seed).items():
         rows += [dict(c.row(), configuration=label) for c in study.claims()]
-        regime = study.regime()
         runs.append({"configuration": label,
                      "balanced BAC (%)": 100 * study.balanced.metrics["test_bac"],
                      "imbalanced BAC (%)": 100 * study.imbalanced.metrics["test_bac"],
-                     "paper's regime": "yes" if study.in_regime else "NO: " + "; ".join(
-                         f"{name} run, class {r.worst_class} at {100 * r.worst_train_acc:.1f}%"
-                         for name, r in regime.items() if not r.in_regime)})
+                     "paper's regime": study.regime_note()})
     runs_df = pd.DataFrame(runs).set_index("configuration").style.format(precision=2)
     return pd.DataFrame(rows), runs_df

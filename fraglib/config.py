@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 
 DATASETS = ("fashion-mnist", "cifar10", "svhn", "celeba")
@@ -50,11 +49,8 @@ def native_bf16(device: str | None = None) -> bool:
     bf16 support (AVX512 with BF16 / AMX on x86, the bf16 extension on Arm). Elsewhere torch
     emulates bf16, several times slower than fp32 (measured: 126 vs 824 images/s, small net,
     2-core AVX2 CPU), so bf16 is used only where this says True."""
-    device = device or os.environ.get("FRAGLIB_DEVICE")
-    if not device:
-        import torch
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    kind = device.split(":")[0]
+    from .train import pick_device  # the one place that resolves the default device
+    kind = pick_device(device).type
     if kind == "cuda":
         return _cuda_bf16()
     return kind == "cpu" and _cpu_bf16()

@@ -134,7 +134,7 @@ def _coverage(emb):
 
 
 def rq3(study) -> RQ3:
-    eb, ei = study.balanced.embeddings(), study.imbalanced.embeddings()
+    eb, ei = study.embeddings()
     cls_b, all_b = _coverage(eb)
     cls_i, all_i = _coverage(ei)
     maj, mnr = majority_minority(ei.num_classes)
@@ -169,7 +169,7 @@ def _ce_magnitudes(emb):
 
 
 def rq4(study) -> RQ4:
-    eb, ei = study.balanced.embeddings(), study.imbalanced.embeddings()
+    eb, ei = study.embeddings()
     maj, _ = majority_minority(ei.num_classes)
     ce_b, share_b = _ce_magnitudes(eb)
     ce_i, share_i = _ce_magnitudes(ei)
@@ -200,7 +200,7 @@ class RQ5(Figures):
 
 
 def rq5(study) -> RQ5:
-    eb, ei = study.balanced.embeddings(), study.imbalanced.embeddings()
+    eb, ei = study.embeddings()
     maj, mnr = majority_minority(ei.num_classes)
     top_i, sum_i = M.weight_magnitudes(ei.weight, TOP_N)
     top_b, sum_b = M.weight_magnitudes(eb.weight, TOP_N)
@@ -233,7 +233,7 @@ def _fe_counts(emb):
 
 
 def rq6(study) -> RQ6:
-    eb, ei = study.balanced.embeddings(), study.imbalanced.embeddings()
+    eb, ei = study.embeddings()
     maj, mnr = majority_minority(ei.num_classes)
     counts_i, counts_b = _fe_counts(ei), _fe_counts(eb)
     sizes = np.bincount(ei.y_train, minlength=ei.num_classes)
@@ -267,7 +267,7 @@ class RQ7(Figures):
 
 
 def rq7(study) -> RQ7:
-    e = study.imbalanced.embeddings()
+    e = study.embeddings()[1]
     C = e.num_classes
     al = M.train_test_alignment(e.fe_train, e.y_train, e.fe_test, e.y_test, e.pred_test, C, MEMBER_K, TOP_N)
     tp, fp = M.tp_fp_groups(e.y_test, e.pred_test)
@@ -321,7 +321,7 @@ def eos_rows(run, k_enemies: int = 10) -> list[dict]:
 
 def eos_figures(study, k_enemies: int = 10) -> EOS:
     from .eos import generalization_gap
-    eb, ei = study.balanced.embeddings(), study.imbalanced.embeddings()
+    eb, ei = study.embeddings()
     maj, mnr = majority_minority(ei.num_classes)
     gi = generalization_gap(ei.fe_train, ei.y_train, ei.fe_test, ei.y_test, ei.num_classes)
     gb = generalization_gap(eb.fe_train, eb.y_train, eb.fe_test, eb.y_test, eb.num_classes)

@@ -69,6 +69,7 @@ class Study:
         self.balanced: Run = store.get(bal_cfg, progress=progress)
         self.imbalanced: Run = store.get(imb_cfg, progress=progress)
         self._figures: dict = {}
+        self._embeddings = None
 
     @property
     def runs(self) -> dict[str, Run]:
@@ -101,13 +102,29 @@ class Study:
         return (f"Study({self.dataset}, {self.loss})\n  balanced:   {self.balanced.config.label()}\n"
                 f"  imbalanced: {self.imbalanced.config.label()}")
 
-    def figures(self, rq: str):
-        """The figures of one research question ("RQ1" ... "RQ7", "EOS"): a `figures.RQn`."""
+    def regime_note(self) -> str:
+        """"yes", or "NO: " and each run outside the regime with its worst class."""
+        if self.in_regime:
+            return "yes"
+        return "NO: " + "; ".join(f"{name} run, class {r.worst_class} at {100 * r.worst_train_acc:.1f}%"
+                                  for name, r in self.regime().items() if not r.in_regime)
+
+    def embeddings(self):
+        """(balanced, imbalanced) embeddings, read and verified once per study (every figure
+        function reads them)."""
+        if self._embeddings is None:
+            self._embeddings = (self.balanced.embeddings(), self.imbalanced.embeddings())
+        return self._embeddings
+
+    def figures(self, rq: str, **options):
+        """The figures of one research question ("RQ1" ... "RQ7", "EOS"): a `figures.RQn`.
+        `options` go to the figure function (EOS: k_enemies) and replace what was computed;
+        the claims then read the same figures."""
         from .config import check_choice
         from .figures import FIGURES
         check_choice("research question", rq, tuple(FIGURES))
-        if rq not in self._figures:
-            self._figures[rq] = FIGURES[rq](self)
+        if options or rq not in self._figures:
+            self._figures[rq] = FIGURES[rq](self, **options)
         return self._figures[rq]
 
     def claims(self, rq: str | None = None):

@@ -54,7 +54,7 @@ study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
 
 # %%
 rq = chapter.figures(study, "EOS", k_enemies=k_enemies)
-df = chapter.per_run(study, rq.bal_gap, rq.gap)
+df = chapter.per_run(rq.bal_gap, rq.gap)
 chapter.figure(charts.per_class(df, y_title="distance in fe space"),
                "Figure E.1. Distance between each class's mean training and test fe.")
 

@@ -59,7 +59,8 @@ chapter.figure(charts.member_heatmap(rq),
 # ## Features needed to describe a class
 
 # %%
-df = chapter.per_run(study, rq.bal_features_to_describe, rq.features_to_describe)
+df = chapter.per_run(rq.bal_features_to_describe,
+                     rq.features_to_describe)
 chart = charts.per_class(df, y_title="features")
 chapter.figure(chart, "Figure 6.2. Size of the union of the top-7 fe sets of "
                "each class's training images (the paper's Figure 9).")

@@ -33,7 +33,8 @@ def fake_run(fe, y, W, b=None, W_eff=None, fe_eff=None, fe_test=None, y_test=Non
 
 
 def fake_study(bal, imb, dataset="fashion-mnist", loss="ce", in_regime=True):
-    return SimpleNamespace(balanced=bal, imbalanced=imb, dataset=dataset, loss=loss, in_regime=in_regime)
+    return SimpleNamespace(balanced=bal, imbalanced=imb, dataset=dataset, loss=loss, in_regime=in_regime,
+                           embeddings=lambda: (bal.embeddings(), imb.embeddings()))
 
 
 def test_rq5_weights_are_the_raw_W_even_for_a_cosine_head():

@@ -52,6 +52,9 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=None,
                    help="parallel training processes and page kernels (default: one per core)")
     p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="train every configuration with seeds 0 .. N-1; the pages count in how many "
+                        "each claim holds (default 1: what fits the quick book's time budget)")
 
     a = parser.parse_args(argv)
     try:
@@ -69,7 +72,7 @@ def main(argv=None) -> int:
         elif a.command == "book":
             from .book import build_book
             build_book(a.profile, build=not a.no_build, only=a.only, root=a.root, strict=a.strict,
-                       workers=a.workers, device=a.device)
+                       workers=a.workers, device=a.device, seeds=a.seeds)
     except (ValueError, LookupError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -62,6 +62,13 @@ def matrix_configs(profile: str, seed: int = 0) -> list[tuple[tuple, RunConfig, 
     return [((d, l, r), *study_configs(d, l, r, profile, seed)) for d, l, r in MATRIX[profile]]
 
 
+def check_seeds(seeds) -> int:
+    """The number of seeds per configuration: a whole number >= 1."""
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be a whole number >= 1 (seeds 0 .. N-1 are trained), got {seeds!r}")
+    return seeds
+
+
 # -- 1. training ---------------------------------------------------------------------------------
 def _worker_init(threads: int) -> None:
     import torch
@@ -228,8 +235,11 @@ def profile_toc(root: Path, profile: str) -> Path:
 
 def build_book(profile: str = "quick", build: bool = True, only=None, root: Path | None = None,
                strict: bool = False, seed: int = 0, workers: int | None = None,
-               device: str | None = None) -> Path:
+               device: str | None = None, seeds: int = 1) -> Path:
+    """Train the profile's matrix (for `seeds` seeds, 0 .. seeds-1: the pages then count each
+    claim over them), execute its pages and build the book."""
     check_choice("profile", profile, tuple(MATRIX))
+    seeds = check_seeds(seeds)
     for name in only or ():
         check_choice("chapter", name, chapters())
     workers = workers or cores()
@@ -245,9 +255,12 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     store = RunStore()
     os.environ["FRAGLIB_RUNS"] = str(store.root.resolve())  # the kernels read this very store
     matrix = matrix_configs(profile, seed)
-    configs = [c for _, bal, imb in matrix for c in (bal, imb)]
+    seed_list = sorted({seed, *range(seeds)})
+    by_seed = {s: matrix_configs(profile, s) for s in seed_list}
+    configs = [c for m in by_seed.values() for _, bal, imb in m for c in (bal, imb)]
     n_runs = len({c.digest() for c in configs})
-    print(f"[1/3] the {profile} matrix: {n_runs} runs (stored runs are loaded), {workers} workers")
+    print(f"[1/3] the {profile} matrix: {n_runs} runs for {seeds} seed(s) (stored runs are loaded), "
+          f"{workers} workers")
     train_all(configs, store, workers, device)
     t_train = time.time() - t0
 
@@ -256,20 +269,20 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     todo = [c for c in chapters() if not only or c in only]
     pages = []
     for chapter in todo:
-        for (dataset, loss, ratio), bal, imb in matrix:
+        for i, ((dataset, loss, ratio), bal, imb) in enumerate(matrix):
             params = dict(dataset=dataset, loss=loss, imbalance_ratio=float(ratio), profile=profile,
-                          seed=seed)
-            runs = [run_identity(store, bal), run_identity(store, imb)]
+                          seed=seed, seeds=seeds)
+            runs = [run_identity(store, c) for m in by_seed.values() for c in m[i][1:]]
             pages.append(dict(chapter=chapter, out=out_dir / chapter / f"{dataset}-{loss}.ipynb",
                               title=f"{SHORT[chapter]} · {dataset} · {loss} · {ratio:g}:1 ({profile})",
                               parameters=params, cwd=root, key=page_key(chapter, params, runs, code)))
     all_runs = [run_identity(store, c) for c in configs]
     for chapter in todo:  # one page per RQ with every configuration side by side
-        params = dict(rq=SHORT[chapter], profile=profile, seed=seed)
+        params = dict(rq=SHORT[chapter], profile=profile, seed=seed, seeds=seeds)
         pages.append(dict(chapter="compare", out=out_dir / chapter / "all.ipynb",
                           title=f"{SHORT[chapter]} · every configuration ({profile})", parameters=params,
                           cwd=root, key=page_key("compare", params, all_runs, code)))
-    params = dict(profile=profile, seed=seed)
+    params = dict(profile=profile, seed=seed, seeds=seeds)
     pages.append(dict(chapter="summary", out=out_dir / "summary.ipynb",
                       title=f"Summary: every claim, every run ({profile})", parameters=params, cwd=root,
                       key=page_key("summary", params, all_runs, code)))

@@ -93,29 +93,52 @@ def figure(chart, caption: str):
 
 
 def beside_paper(study: Study, figures, rows: dict[str, str]):
-    """Our figures beside the paper's, one row per field (`rows`: field -> row name); "–" where
-    the paper reports nothing."""
+    """Our figures with their 95% bootstrap intervals beside the paper's, one row per field
+    (`rows`: field -> row name); "–" where the paper reports nothing or a figure has no
+    instance-level interval (the trained weights)."""
     paper, label = paper_figures(study.dataset, study.loss, type(figures).__name__)
+
+    def iv(f):
+        lo_hi = figures.interval(f)
+        return "–" if lo_hi is None else f"[{number(float(lo_hi[0]))}, {number(float(lo_hi[1]))}]"
     table = pd.DataFrame({"ours": [getattr(figures, f) for f in rows],
+                          "95% interval": [iv(f) for f in rows],
                           label: [getattr(paper, f) for f in rows]},
                          index=list(rows.values()), dtype=object)
     return table.style.format(number, na_rep="–")
 
 
-def verdict(study: Study, rq: str):
-    """The claims of this research question: glue the verdict sentence, return the table."""
+def verdict(study: Study, rq: str, seeds: int = 1):
+    """The claims of this research question: glue the verdict sentence, return the table; with
+    seeds > 1, also the count of seeds 0 .. seeds-1 in which each claim holds (glued as
+    `verdict_seeds`, shown under the table)."""
+    from IPython.display import display
     from myst_nb import glue
     checks = study.claims(rq)
     glue("verdict", Markdown(claims.sentence(checks)), display=False)
-    return claims.table(checks)
+    if seeds <= 1:
+        glue("verdict_seeds", Markdown(f"This page reads one trained network (seed {study.seed}); "
+                                       f"`python -m fraglib book --seeds N` counts each claim over N "
+                                       f"networks."), display=False)
+        return claims.table(checks)
+    display(claims.table(checks))
+    per_seed = {s: (checks if s == study.seed else study.with_seed(s).claims(rq)) for s in range(seeds)}
+    glue("verdict_seeds", Markdown(f"The second table counts each claim over seeds 0 to {seeds - 1}, each a "
+                                   f"network trained anew: a claim that holds in one seed only is a property "
+                                   f"of that network, not of imbalanced training."), display=False)
+    return claims.across_seeds(per_seed).style.hide(axis="index")
 
 
-def per_run(balanced, imbalanced, **columns) -> pd.DataFrame:
-    """A long frame of one per-class array for each run, tagged by model (for faceted charts)."""
+def per_run(balanced, imbalanced, figures=None, names: tuple[str, str] | None = None, **columns) -> pd.DataFrame:
+    """A long frame of one per-class array for each run, tagged by model (for faceted charts);
+    with `figures` and the two arrays' field `names`, their 95% bootstrap intervals (lo, hi)."""
     frames = []
-    for model, values in (("balanced-trained", balanced), ("imbalanced-trained", imbalanced)):
+    for i, (model, values) in enumerate((("balanced-trained", balanced), ("imbalanced-trained", imbalanced))):
         values = np.asarray(values, dtype=float)
-        frames.append(pd.DataFrame({"class": range(len(values)), "value": values, "model": model, **columns}))
+        lo_hi = figures.interval(names[i]) if figures is not None and names else None
+        lo, hi = (np.nan, np.nan) if lo_hi is None else lo_hi
+        frames.append(pd.DataFrame({"class": range(len(values)), "value": values, "model": model,
+                                    "lo": lo, "hi": hi, **columns}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -139,26 +162,48 @@ def key_figure(rq: str, studies: dict[str, Study]):
     return figure(chart, caption)
 
 
-def verdict_rows(rq: str, studies: dict[str, Study]):
-    """Every verdict row of one research question, one block per configuration."""
+def seed_counts(study: Study, seeds: int, rq: str | None = None) -> list[str]:
+    """For each claim of `rq` (or of every RQ), in how many of seeds 0 .. seeds-1 it holds."""
+    per_seed = [study.with_seed(s).claims(rq) for s in range(seeds)]
+    return [f"{sum(ps[i].verdict == claims.HOLDS for ps in per_seed)} of {seeds}"
+            for i in range(len(per_seed[0]))]
+
+
+def verdict_rows(rq: str, studies: dict[str, Study], seeds: int = 1):
+    """Every verdict row of one research question, one block per configuration (and with
+    seeds > 1, in how many seeds each holds)."""
     from myst_nb import glue
-    rows = [dict(c.row(), configuration=label) for label, s in studies.items() for c in s.claims(rq)]
+    rows = []
+    for label, s in studies.items():
+        held = seed_counts(s, seeds, rq) if seeds > 1 else None
+        for i, c in enumerate(s.claims(rq)):
+            rows.append(dict(c.row(), configuration=label, **({"holds in (seeds)": held[i]} if held else {})))
     df = pd.DataFrame(rows)
     counts = df.verdict.value_counts()
     glue("verdict_count", Markdown(", ".join(f"**{n}** {v}" for v, n in counts.items())
                                    + f" (of {len(df)} checks)."), display=False)
-    return df[["configuration", "claim", "paper", "ours", "verdict"]].style.hide(axis="index")
+    cols = ["configuration", "claim", "paper", "ours", "resamples holding", "verdict"]
+    return df[cols + (["holds in (seeds)"] if seeds > 1 else [])].style.hide(axis="index")
 
 
-def all_claims(profile: str, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def all_claims(profile: str, seed: int = 0, seeds: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every claim of every research question (EOS included) for every configuration, and one row
-    per configuration: both runs' test BAC and whether they are in the regime."""
+    per configuration: both runs' test BAC and whether they are in the regime. With seeds > 1,
+    each claim's count of seeds in which it holds, and BAC as mean and spread over the seeds."""
     rows, runs = [], []
     for label, study in open_matrix(profile, seed).items():
-        rows += [dict(c.row(), configuration=label) for c in study.claims()]
-        runs.append({"configuration": label,
-                     "balanced BAC (%)": 100 * study.balanced.metrics["test_bac"],
-                     "imbalanced BAC (%)": 100 * study.imbalanced.metrics["test_bac"],
-                     "paper's regime": study.regime_note()})
+        held = seed_counts(study, seeds) if seeds > 1 else None
+        rows += [dict(c.row(), configuration=label, **({"holds in (seeds)": held[i]} if held else {}))
+                 for i, c in enumerate(study.claims())]
+        row = {"configuration": label}
+        if seeds > 1:
+            for name in ("balanced", "imbalanced"):
+                bac = np.array([100 * getattr(study.with_seed(s), name).metrics["test_bac"] for s in range(seeds)])
+                row[f"{name} BAC (%), mean ± sd over {seeds} seeds"] = f"{bac.mean():.2f} ± {bac.std(ddof=1):.2f}"
+        else:
+            row.update({"balanced BAC (%)": 100 * study.balanced.metrics["test_bac"],
+                        "imbalanced BAC (%)": 100 * study.imbalanced.metrics["test_bac"]})
+        row["paper's regime"] = study.regime_note()
+        runs.append(row)
     runs_df = pd.DataFrame(runs).set_index("configuration").style.format(precision=2)
     return pd.DataFrame(rows), runs_df

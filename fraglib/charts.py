@@ -68,38 +68,51 @@ def long_frame(matrix, row: str, col: str, value: str, **const) -> pd.DataFrame:
 
 # -- charts ------------------------------------------------------------------------------------
 
+def _with_error_bars(chart: alt.Chart, df: pd.DataFrame, x, color) -> alt.Chart:
+    """Layer a 95% bootstrap interval (columns lo, hi; null where there is none) under a chart."""
+    if "lo" not in df.columns:
+        return chart
+    rules = alt.Chart(df).mark_rule(opacity=0.6).encode(x=x, y="lo:Q", y2="hi:Q", color=color)
+    return alt.layer(rules, chart)
+
+
 def per_class_accuracy(df: pd.DataFrame, title: str) -> alt.Chart:
-    """Fig. 2: train and test accuracy per class, with the class's share of n_max.
-    df columns: class, split (train|test|imbalance), value, model."""
-    return alt.Chart(df).mark_line(point=True).encode(
-        x=alt.X("class:O", title="class (0 = majority)"),
-        y=alt.Y("value:Q", title="accuracy / n_c ÷ n_max", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("split:N", scale=alt.Scale(domain=["train", "test", "n_c / n_max"],
-                                                   range=["#1f77b4", "#2ca02c", "#d62728"])),
-        tooltip=["model", "class", "split", alt.Tooltip("value:Q", format=".3f")],
-    ).properties(width=FACET_W, height=220).facet(column=alt.Column("model:N", title=None), title=title)
+    """Fig. 2: train and test accuracy per class, with the class's share of n_max; bars: 95%
+    bootstrap intervals. df columns: class, split (train|test|imbalance), value, model, lo, hi."""
+    x = alt.X("class:O", title="class (0 = majority)")
+    color = alt.Color("split:N", scale=alt.Scale(domain=["train", "test", "n_c / n_max"],
+                                                 range=["#1f77b4", "#2ca02c", "#d62728"]))
+    line = alt.Chart(df).mark_line(point=True).encode(
+        x=x, y=alt.Y("value:Q", title="accuracy / n_c ÷ n_max", scale=alt.Scale(domain=[0, 1])), color=color,
+        tooltip=["model", "class", "split", alt.Tooltip("value:Q", format=".3f")])
+    return _with_error_bars(line, df, x, color).properties(width=FACET_W, height=220).facet(
+        column=alt.Column("model:N", title=None), title=title)
 
 
 def grouped_bars(df: pd.DataFrame, x: str, y: str, color: str, title: str, y_title: str,
                  fmt: str = ".3f") -> alt.Chart:
-    return alt.Chart(df, title=title).mark_bar().encode(
-        x=alt.X(f"{color}:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y(f"{y}:Q", title=y_title),
-        color=alt.Color(f"{color}:N", title=None),
-        column=alt.Column(f"{x}:N", title=None, header=alt.Header(labelOrient="bottom")),
-        tooltip=[x, color, alt.Tooltip(f"{y}:Q", format=fmt)],
-    ).properties(width=90, height=240)
+    """Bars grouped by `x`, one per `color`; with columns lo, hi, their 95% bootstrap intervals."""
+    xe = alt.X(f"{color}:N", title=None, axis=alt.Axis(labels=False, ticks=False))
+    bars = alt.Chart(df).mark_bar().encode(
+        x=xe, y=alt.Y(f"{y}:Q", title=y_title), color=alt.Color(f"{color}:N", title=None),
+        tooltip=[x, color, alt.Tooltip(f"{y}:Q", format=fmt)])
+    layered = bars
+    if "lo" in df.columns:
+        layered = alt.layer(bars, alt.Chart(df).mark_rule(color="black").encode(x=xe, y="lo:Q", y2="hi:Q"))
+    return layered.properties(width=90, height=240).facet(
+        column=alt.Column(f"{x}:N", title=None, header=alt.Header(labelOrient="bottom")), title=title)
 
 
 def _lines(df, x, x_title, y, y_title, color, title, facet, y_domain) -> alt.Chart:
     """Lines with points, optionally faceted into columns; the shared body of the two below."""
     scale = alt.Scale(domain=y_domain) if y_domain else alt.Undefined
+    xe = alt.X(x, title=x_title)
     chart = alt.Chart(df).mark_line(point=True).encode(
-        x=alt.X(x, title=x_title),
-        y=alt.Y(f"{y}:Q", title=y_title, scale=scale),
-        color=color,
+        x=xe, y=alt.Y(f"{y}:Q", title=y_title, scale=scale), color=color,
         tooltip=[x.split(":")[0], color.shorthand.split(":")[0], alt.Tooltip(f"{y}:Q", format=".3f")],
-    ).properties(width=FACET_W if facet else WIDTH - 120, height=220)
+    )
+    chart = _with_error_bars(chart, df, xe, color).properties(width=FACET_W if facet else WIDTH - 120,
+                                                               height=220)
     if facet:
         return chart.facet(column=alt.Column(f"{facet}:N", title=None), title=title)
     return chart.properties(title=title)
@@ -132,14 +145,16 @@ def heatmap(df: pd.DataFrame, x: str, y: str, value: str, title: str, x_title: s
 
 
 def beside_paper(study, figures, rows: dict, y_title: str, title: str = "") -> alt.Chart:
-    """Bars of our scalar figures beside the paper's (where it reports them), one group per field."""
+    """Bars of our scalar figures (with their 95% bootstrap intervals) beside the paper's (where it
+    reports them), one group per field."""
     from .paper import paper_figures
     paper, label = paper_figures(study.dataset, study.loss, type(figures).__name__)
     recs = []
     for field, name in rows.items():
-        recs.append({"figure": name, "value": getattr(figures, field), "source": "ours"})
+        lo, hi = figures.interval(field) or (None, None)
+        recs.append({"figure": name, "value": getattr(figures, field), "source": "ours", "lo": lo, "hi": hi})
         if getattr(paper, field) is not None:
-            recs.append({"figure": name, "value": getattr(paper, field), "source": label})
+            recs.append({"figure": name, "value": getattr(paper, field), "source": label, "lo": None, "hi": None})
     return grouped_bars(pd.DataFrame(recs), x="figure", y="value", color="source", title=title,
                         y_title=y_title, fmt=".2f")
 
@@ -151,17 +166,35 @@ def per_class(df: pd.DataFrame, y_title: str, color: str = "model", y_domain=Non
 
 
 def accuracy_frame(rq2) -> pd.DataFrame:
-    """Fig. 2's frame from an `RQ2`: per class, train and test accuracy (0-1) and n_c / n_max."""
+    """Fig. 2's frame from an `RQ2`: per class, train and test accuracy (0-1) with their 95%
+    bootstrap intervals (lo, hi), and n_c / n_max."""
     counts = np.asarray(rq2.train_counts, dtype=float)
     frames = []
-    for model, tr, te in (("balanced-trained", rq2.bal_train_class_acc, rq2.bal_test_class_acc),
-                          ("imbalanced-trained", rq2.train_class_acc, rq2.test_class_acc)):
-        for split, values in (("train", np.asarray(tr) / 100), ("test", np.asarray(te) / 100)):
+    for model, prefix in (("balanced-trained", "bal_"), ("imbalanced-trained", "")):
+        for split in ("train", "test"):
+            name = f"{prefix}{split}_class_acc"
+            values = np.asarray(getattr(rq2, name)) / 100
+            lo, hi = (np.asarray(v) / 100 for v in rq2.interval(name)) if name in rq2.boot else (np.nan, np.nan)
             frames.append(pd.DataFrame({"class": range(len(values)), "value": values, "split": split,
-                                        "model": model}))
+                                        "model": model, "lo": lo, "hi": hi}))
         share = np.ones_like(counts) if model.startswith("balanced") else counts / counts.max()
         frames.append(pd.DataFrame({"class": range(len(counts)), "value": share, "split": "n_c / n_max",
                                     "model": model}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def size_matched_frame(rq6) -> pd.DataFrame:
+    """Fig. 9's frame with its size-matched control: per class, the features needed to describe
+    it in both runs (95% bootstrap intervals) and, for the imbalanced run, over n_min images
+    drawn from each class (the minority's size; interval: the spread over draws)."""
+    rows = [("balanced-trained", "bal_features_to_describe"), ("imbalanced-trained", "features_to_describe"),
+            (f"imbalanced, {rq6.n_matched} images per class", "features_to_describe_matched")]
+    frames = []
+    for model, name in rows:
+        values = np.asarray(getattr(rq6, name), dtype=float)
+        lo, hi = rq6.interval(name) if name in rq6.boot else (np.nan, np.nan)
+        frames.append(pd.DataFrame({"class": range(len(values)), "value": values, "model": model,
+                                    "lo": lo, "hi": hi}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -250,7 +283,7 @@ def verdict_bars(allc: pd.DataFrame) -> alt.Chart:
     return alt.Chart(allc).mark_bar().encode(
         x=alt.X("count():Q", title="checks"), y=alt.Y("RQ:N"),
         color=alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICTS),
-                                                     range=["#2ca02c", "#ff7f0e", "#d62728", "#7f7f7f"])),
+                                                     range=["#2ca02c", "#98df8a", "#ff7f0e", "#d62728", "#7f7f7f"])),
         row=alt.Row("configuration:N", title=None),
         tooltip=["configuration", "RQ", "claim", "paper", "ours", "verdict"]).properties(width=420, height=140)
 
@@ -281,7 +314,8 @@ def key_figure(rq: str, figs: dict) -> tuple[alt.Chart, str]:
                       "retrain_bac": "head re-trained"},
               "RQ7": {"frob_tp": "train vs TP", "frob_fp": "train vs FP"},
               "EOS": {"e2e_bac": "end-to-end", "eos_bac": "EOS", "best_other_bac": "best other sampler"}}[rq]
-    df = pd.DataFrame([{"figure": name, "value": getattr(f, field), "configuration": label}
+    df = pd.DataFrame([{"figure": name, "value": getattr(f, field), "configuration": label,
+                        **dict(zip(("lo", "hi"), f.interval(field) or (None, None)))}
                        for label, f in figs.items() for field, name in fields.items()])
     caption = {"RQ1": "Test BAC (%) of the three models of Table 1, every configuration.",
                "RQ7": "Frobenius distance of the class-mean fe of test TP and FP from training's (Fig. 10).",

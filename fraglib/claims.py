@@ -2,28 +2,41 @@
 
 `CHECKS["RQ4"](ours, paper)` compares our `figures.RQ4` with the paper's (`paper.PAPER`), field
 by field under the same names, and returns one `Claim` per statement of the paper: what it says,
-the paper's figure, ours, and a verdict:
+the paper's figure, ours (with its bootstrap interval), and a verdict. A claim is a comparison
+written once as a function of the figures (`direction`, and `size` where the paper states one,
+e.g. "at least 2x"); it is applied to our observed figures and to every bootstrap resample of
+them (`Figures.resampled`), which says how sure the verdict is:
 
-- "holds": our figure agrees with the paper's statement, in direction and in any stated size;
-- "direction only": the sign agrees, the size the paper states (e.g. "at least 2x") does not;
+- "holds": the comparison (direction and any stated size) holds on our figures *and* in at least
+  97.5% of the resamples, i.e. the 95% bootstrap interval of the compared quantity lies on the
+  claim's side;
+- "holds (within noise)": it holds on our figures but not that robustly: another draw of the
+  same images could reverse it;
+- "direction only": the sign agrees, the size the paper states does not;
 - "does not hold": the sign disagrees;
 - OUTSIDE: a run of the study is outside the paper's regime (it did not memorise its training
   set), so the check tests nothing; our figure is still shown.
+
+A comparison that reads no resampled figure (the trained weights of RQ5) is exact for its run:
+"exact" in the resamples column. Seeds, not the bootstrap, vary those (`--seeds`).
 
 Chapters and the summary page read the same checks (`check(study, rq)`), so they cannot disagree.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from .figures import EOS, FIGURES, RQ1, RQ2, RQ3, RQ4, RQ5, RQ6, RQ7
+from .bootstrap import LEVEL, interval
+from .figures import EOS, FIGURES, RQ1, RQ2, RQ3, RQ4, RQ5, RQ6, RQ7, Figures
 from .paper import paper_figures
 
-HOLDS, DIRECTION, FAILS = "holds", "direction only", "does not hold"
+HOLDS, NOISE, DIRECTION, FAILS = "holds", "holds (within noise)", "direction only", "does not hold"
 OUTSIDE = "outside the regime"  # a run did not memorise its training set: no test of the paper
-VERDICTS = (HOLDS, DIRECTION, FAILS, OUTSIDE)
+VERDICTS = (HOLDS, NOISE, DIRECTION, FAILS, OUTSIDE)
+AGREE = 1 - (1 - LEVEL) / 2     # share of resamples in which a robust claim holds (0.975)
 
 
 @dataclass
@@ -33,115 +46,174 @@ class Claim:
     paper: str
     ours: str
     verdict: str
+    support: float | None = None   # share of resamples in which the claim holds (None: exact)
 
     def row(self) -> dict:
         return {"RQ": self.rq, "claim": self.text, "paper": self.paper, "ours": self.ours,
+                "resamples holding": "exact" if self.support is None else f"{100 * self.support:.1f}%",
                 "verdict": self.verdict}
 
 
-def verdict(direction: bool, size_ok: bool | None = None) -> str:
+def verdict(direction: bool, size_ok: bool | None = None, support: float | None = None) -> str:
+    """The verdict from the comparison on our figures (direction, size) and the share of
+    resamples in which the whole comparison holds (None: no resampled figure, exact)."""
     if not direction:
         return FAILS
-    return HOLDS if size_ok in (None, True) else DIRECTION
+    if size_ok is False:
+        return DIRECTION
+    return HOLDS if support is None or support >= AGREE else NOISE
+
+
+def judged(figs: Figures, direction: Callable, size: Callable | None = None) -> tuple[str, float | None]:
+    """Apply a claim's comparison to our figures and to every resample of them: (verdict, support)."""
+    d, s = bool(direction(figs)), (None if size is None else bool(size(figs)))
+    r = figs.resampled()
+    both = np.asarray(direction(r)) & (np.asarray(size(r)) if size is not None else True)
+    support = None if both.ndim == 0 else float(both.mean())
+    return verdict(d, s, support), support
 
 
 def fmt(x, spec=".2f") -> str:
     """A figure for a table: "–" where there is none (the paper reports nothing)."""
-    if x is None or (isinstance(x, float) and np.isnan(x)):
+    if x is None or (isinstance(x, (float, np.floating)) and np.isnan(x)):
         return "–"
     return format(x, spec)
+
+
+def with_interval(figs: Figures, what, spec=".2f", unit="") -> str:
+    """A figure (a field name, or a function of the figures) and, where it varies over the
+    resamples, its 95% interval: "57.30 [54.10, 60.20]"."""
+    get = what if callable(what) else (lambda f: getattr(f, what))
+    value = get(figs)
+    text = f"{fmt(value, 'd' if isinstance(value, (int, np.integer)) else spec)}{unit}"
+    samples = np.asarray(get(figs.resampled()), dtype=float)
+    if samples.ndim == 1 and np.isfinite(samples).any():
+        lo, hi = (float(v) for v in interval(samples))
+        text += f" [{fmt(lo, spec)}, {fmt(hi, spec)}]"
+    return text
 
 
 def vs(a, b, spec=".2f", unit="") -> str:
     return f"{fmt(a, spec)}{unit} vs {fmt(b, spec)}{unit}"
 
 
+def ours_vs(o: Figures, a, b, spec=".2f", unit="") -> str:
+    """Two of our figures (names or functions), each with its interval."""
+    return f"{with_interval(o, a, spec, unit)} vs {with_interval(o, b, spec, unit)}"
+
+
+def claim(rq: str, text: str, paper: str, ours: str, o: Figures, direction: Callable,
+          size: Callable | None = None) -> Claim:
+    v, support = judged(o, direction, size)
+    return Claim(rq, text, paper, ours, v, support)
+
+
 # -- one check per research question ----------------------------------------------------------------
 def rq1_claims(o: RQ1, p: RQ1) -> list[Claim]:
     return [
-        Claim("RQ1", "Re-training the head on the full balanced set's fe (imbalanced extractor) does "
-                     "not recover the balanced-trained BAC",
-              vs(p.retrain_bac, p.bal_bac), vs(o.retrain_bac, o.bal_bac), verdict(o.retrain_bac < o.bal_bac)),
-        Claim("RQ1", "... but re-training improves on the imbalanced-trained BAC",
-              vs(p.retrain_bac, p.imb_bac), vs(o.retrain_bac, o.imb_bac), verdict(o.retrain_bac > o.imb_bac)),
+        claim("RQ1", "Re-training the head on the full balanced set's fe (imbalanced extractor) does "
+                     "not recover the balanced-trained BAC", vs(p.retrain_bac, p.bal_bac),
+              ours_vs(o, "retrain_bac", "bal_bac"), o, lambda f: f.retrain_bac < f.bal_bac),
+        claim("RQ1", "... but re-training improves on the imbalanced-trained BAC", vs(p.retrain_bac, p.imb_bac),
+              ours_vs(o, "retrain_bac", "imb_bac"), o, lambda f: f.retrain_bac > f.imb_bac),
     ]
 
 
+def _drop_min(f):
+    return f.min_train - f.min_test
+
+
+def _drop_maj(f):
+    return f.maj_train - f.maj_test
+
+
 def rq2_claims(o: RQ2, p: RQ2) -> list[Claim]:
-    def drop(r: RQ2):
-        return (None, None) if r.min_train is None else (r.min_train - r.min_test, r.maj_train - r.maj_test)
-    return [Claim("RQ2", "The minority class's train-to-test accuracy drop is larger than the majority's "
-                         "(imbalanced training)", vs(*drop(p), ".1f", " pts"), vs(*drop(o), ".1f", " pts"),
-                  verdict(drop(o)[0] > drop(o)[1]))]
+    paper = "–" if p.min_train is None else vs(_drop_min(p), _drop_maj(p), ".1f", " pts")
+    return [claim("RQ2", "The minority class's train-to-test accuracy drop is larger than the majority's "
+                         "(imbalanced training)", paper, ours_vs(o, _drop_min, _drop_maj, ".1f", " pts"), o,
+                  lambda f: _drop_min(f) > _drop_maj(f))]
 
 
 def rq3_claims(o: RQ3, p: RQ3) -> list[Claim]:
     return [
-        Claim("RQ3", f"A few top-K ce (K << H = {o.H}) decide >= 94% of training predictions",
-              f"K = {fmt(p.k94, 'd')}", f"K = {o.k94}", verdict(o.k94 <= o.H // 4)),
-        Claim("RQ3", "Minority classes need fewer features: class top-2 coverage (%) is higher for the "
+        claim("RQ3", f"A few top-K ce (K << H = {o.H}) decide >= 94% of training predictions",
+              f"K = {fmt(p.k94, 'd')}", f"K = {with_interval(o, 'k94', '.0f')}", o, lambda f: f.k94 <= f.H // 4),
+        claim("RQ3", "Minority classes need fewer features: class top-2 coverage (%) is higher for the "
                      "minority than the majority", vs(p.c2_minority, p.c2_majority, ".0f"),
-              vs(o.c2_minority, o.c2_majority, ".0f"), verdict(o.c2_minority > o.c2_majority)),
+              ours_vs(o, "c2_minority", "c2_majority", ".0f"), o, lambda f: f.c2_minority > f.c2_majority),
     ]
 
 
 def rq4_claims(o: RQ4, p: RQ4) -> list[Claim]:
     return [
-        Claim("RQ4", "The largest class-mean ce of the other classes is at least 2x the majority's "
-                     "(Table 3)", f"x{fmt(p.largest_ce_ratio)}", f"x{fmt(o.largest_ce_ratio)}",
-              verdict(o.largest_ce_ratio > 1, o.largest_ce_ratio >= 2)),
-        Claim("RQ4", "Imbalance widens that gap (ratio above the balanced model's)", "x≈1 → x>2",
-              f"x{fmt(o.largest_ce_ratio_bal)} → x{fmt(o.largest_ce_ratio)}",
-              verdict(o.largest_ce_ratio > o.largest_ce_ratio_bal)),
-        Claim("RQ4", "The single largest ce is a larger share of the logit for the other classes than for "
+        claim("RQ4", "The largest class-mean ce of the other classes is at least 2x the majority's "
+                     "(Table 3)", f"x{fmt(p.largest_ce_ratio)}", f"x{with_interval(o, 'largest_ce_ratio')}", o,
+              lambda f: f.largest_ce_ratio > 1, lambda f: f.largest_ce_ratio >= 2),
+        claim("RQ4", "Imbalance widens that gap (ratio above the balanced model's)", "x≈1 → x>2",
+              f"x{with_interval(o, 'largest_ce_ratio_bal')} → x{with_interval(o, 'largest_ce_ratio')}", o,
+              lambda f: f.largest_ce_ratio > f.largest_ce_ratio_bal),
+        claim("RQ4", "The single largest ce is a larger share of the logit for the other classes than for "
                      "the majority (Table 4: 2-4x)", f"x{fmt(p.top_ce_share_ratio)}",
-              f"x{fmt(o.top_ce_share_ratio)}", verdict(o.top_ce_share_ratio > 1, o.top_ce_share_ratio >= 2)),
+              f"x{with_interval(o, 'top_ce_share_ratio')}", o,
+              lambda f: f.top_ce_share_ratio > 1, lambda f: f.top_ce_share_ratio >= 2),
     ]
 
 
 def rq5_claims(o: RQ5, p: RQ5) -> list[Claim]:
     return [
-        Claim("RQ5", "The majority's top-10 |W| sum exceeds the minority's",
-              vs(p.w_sum_majority, p.w_sum_minority), vs(o.w_sum_majority, o.w_sum_minority),
-              verdict(o.w_sum_majority > o.w_sum_minority)),
-        Claim("RQ5", "Class-mean ce reach values far above any weight (fe, not W, sets the scale)",
-              vs(p.ce_max, p.w_max), vs(o.ce_max, o.w_max), verdict(o.ce_max > o.w_max, o.ce_max >= 2 * o.w_max)),
+        claim("RQ5", "The majority's top-10 |W| sum exceeds the minority's",
+              vs(p.w_sum_majority, p.w_sum_minority), vs(o.w_sum_majority, o.w_sum_minority), o,
+              lambda f: f.w_sum_majority > f.w_sum_minority),
+        claim("RQ5", "Class-mean ce reach values far above any weight (fe, not W, sets the scale)",
+              vs(p.ce_max, p.w_max), ours_vs(o, "ce_max", "w_max"), o,
+              lambda f: f.ce_max > f.w_max, lambda f: f.ce_max >= 2 * f.w_max),
     ]
 
 
 def rq6_claims(o: RQ6, p: RQ6) -> list[Claim]:
+    n = f"{o.n_matched} images per class"
     return [
-        Claim("RQ6", "More top-K fe are needed to describe the majority class than the minority (Fig. 9)",
-              "majority > minority", vs(o.fd_majority, o.fd_minority, "d"), verdict(o.fd_majority > o.fd_minority)),
-        Claim("RQ6", "Minority classes have more top-K fe present in over 90% of their instances (Fig. 8)",
-              vs(p.above90_minority, p.above90_majority, "d"), vs(o.above90_minority, o.above90_majority, "d"),
-              verdict(o.above90_minority > o.above90_majority)),
+        claim("RQ6", "More top-K fe are needed to describe the majority class than the minority (Fig. 9)",
+              "majority > minority", ours_vs(o, "fd_majority", "fd_minority", ".0f"), o,
+              lambda f: f.fd_majority > f.fd_minority),
+        claim("RQ6", f"... and still at the minority's size (size-matched control, {n})",
+              "–", ours_vs(o, "fd_majority_matched", "fd_minority_matched", ".1f"), o,
+              lambda f: f.fd_majority_matched > f.fd_minority_matched),
+        claim("RQ6", "Minority classes have more top-K fe present in over 90% of their instances (Fig. 8)",
+              vs(p.above90_minority, p.above90_majority, "d"), ours_vs(o, "above90_minority", "above90_majority",
+                                                                       ".0f"), o,
+              lambda f: f.above90_minority > f.above90_majority),
+        claim("RQ6", f"... and still at the minority's size (size-matched control, {n})",
+              "–", ours_vs(o, "above90_minority_matched", "above90_majority_matched", ".1f"), o,
+              lambda f: f.above90_minority_matched > f.above90_majority_matched),
     ]
 
 
 def rq7_claims(o: RQ7, p: RQ7) -> list[Claim]:
+    left = (f" ({o.classes_left_out} classes left out: {o.classes_no_tp} with no TP, {o.classes_no_fp} "
+            f"with no FP)" if o.classes_left_out else "")
     return [
-        Claim("RQ7", "Test false positives' mean fe lie further from training's than true positives' "
-                     "(Frobenius norm)", vs(p.frob_fp, p.frob_tp), vs(o.frob_fp, o.frob_tp),
-              verdict(o.frob_fp > o.frob_tp)),
-        Claim("RQ7", "The identity of the top fe is shared with training more by TP than by FP (overlap "
+        claim("RQ7", "Test false positives' mean fe lie further from training's than true positives' "
+                     "(Frobenius norm)" + left, vs(p.frob_fp, p.frob_tp), ours_vs(o, "frob_fp", "frob_tp"), o,
+              lambda f: f.frob_fp > f.frob_tp),
+        claim("RQ7", "The identity of the top fe is shared with training more by TP than by FP (overlap "
                      "of the 10 most frequent)", vs(p.fe_overlap_tp, p.fe_overlap_fp),
-              vs(o.fe_overlap_tp, o.fe_overlap_fp), verdict(o.fe_overlap_tp > o.fe_overlap_fp)),
-        Claim("RQ7", "... and the gap is wider for ce than for fe",
-              f"ce {vs(p.ce_overlap_tp, p.ce_overlap_fp)}", f"ce {vs(o.ce_overlap_tp, o.ce_overlap_fp)}",
-              verdict(o.ce_overlap_tp - o.ce_overlap_fp > o.fe_overlap_tp - o.fe_overlap_fp)),
+              ours_vs(o, "fe_overlap_tp", "fe_overlap_fp"), o, lambda f: f.fe_overlap_tp > f.fe_overlap_fp),
+        claim("RQ7", "... and the gap is wider for ce than for fe",
+              f"ce {vs(p.ce_overlap_tp, p.ce_overlap_fp)}", f"ce {ours_vs(o, 'ce_overlap_tp', 'ce_overlap_fp')}", o,
+              lambda f: f.ce_overlap_tp - f.ce_overlap_fp > f.fe_overlap_tp - f.fe_overlap_fp),
     ]
 
 
 def eos_claims(o: EOS, p: EOS) -> list[Claim]:
     return [
-        Claim("EOS", "The train-test gap in fe is wider for the minority class than the majority",
-              "wider for minority classes", vs(o.gap_minority, o.gap_majority, ".3f"),
-              verdict(o.gap_minority > o.gap_majority)),
-        Claim("EOS", "Three-phase training with EOS beats the end-to-end imbalanced model",
-              "higher BAC", vs(o.eos_bac, o.e2e_bac), verdict(o.eos_bac > o.e2e_bac)),
-        Claim("EOS", "EOS beats re-sampling in embedding space (best of ROS, SMOTE, cRT)",
-              "higher BAC", vs(o.eos_bac, o.best_other_bac), verdict(o.eos_bac > o.best_other_bac)),
+        claim("EOS", "The train-test gap in fe is wider for the minority class than the majority",
+              "wider for minority classes", ours_vs(o, "gap_minority", "gap_majority", ".3f"), o,
+              lambda f: f.gap_minority > f.gap_majority),
+        claim("EOS", "Three-phase training with EOS beats the end-to-end imbalanced model",
+              "higher BAC", ours_vs(o, "eos_bac", "e2e_bac"), o, lambda f: f.eos_bac > f.e2e_bac),
+        claim("EOS", "EOS beats re-sampling in embedding space (best of ROS, SMOTE, cRT)",
+              "higher BAC", ours_vs(o, "eos_bac", "best_other_bac"), o, lambda f: f.eos_bac > f.best_other_bac),
     ]
 
 
@@ -171,24 +243,50 @@ def table(claim_list):
     return pd.DataFrame([c.row() for c in claim_list]).style.hide(axis="index")
 
 
+def counts(verdicts) -> dict:
+    """How many of each verdict, in the order of VERDICTS."""
+    verdicts = list(verdicts)
+    return {v: verdicts.count(v) for v in VERDICTS}
+
+
 def sentence(claim_list) -> str:
     """A one-paragraph markdown verdict, computed from the claims."""
     n = len(claim_list)
-    held = sum(c.verdict == HOLDS for c in claim_list)
-    partial = sum(c.verdict == DIRECTION for c in claim_list)
-    failed = [c for c in claim_list if c.verdict == FAILS]
-    if n and all(c.verdict == OUTSIDE for c in claim_list):
+    k = counts(c.verdict for c in claim_list)
+    if n and k[OUTSIDE] == n:
         return ("**These runs are outside the paper's regime** (a class's clean training accuracy is "
                 "below 95%): the paper's claims are about networks that memorise their training set, so "
                 "these checks do not test them. The figures are shown for reference only.")
-    if held == n:
-        head = f"**The paper's claim holds on this run** ({n} of {n} checks)."
+    failed = [c for c in claim_list if c.verdict == FAILS]
+    noisy = [c for c in claim_list if c.verdict == NOISE]
+    if k[HOLDS] == n:
+        head = f"**The paper's claim holds on this run** ({n} of {n} checks, each beyond the bootstrap's noise)."
     elif not failed:
-        head = (f"**The claim holds in direction** on this run: {held} of {n} checks hold fully, "
-                f"{partial} only in direction (the paper's stated size is not reached).")
+        head = (f"**The claim holds on this run, not all of it beyond noise**: {k[HOLDS]} of {n} checks hold "
+                f"beyond the bootstrap's noise, {k[NOISE]} only within it, {k[DIRECTION]} only in direction "
+                f"(the paper's stated size is not reached).")
     else:
-        head = (f"**The claim does not fully hold on this run**: {held} of {n} checks hold, "
-                f"{partial} in direction only, {len(failed)} do not.")
+        head = (f"**The claim does not fully hold on this run**: of {n} checks {k[HOLDS]} hold, {k[NOISE]} "
+                f"hold within noise, {k[DIRECTION]} in direction only, {len(failed)} do not.")
+    if noisy:
+        head += (" Within noise (another draw of the same images could reverse it): "
+                 + "; ".join(f"*{c.text}* (holding in {100 * c.support:.0f}% of resamples)" for c in noisy) + ".")
     if failed:
         head += " Not holding: " + "; ".join(f"*{c.text}* (ours {c.ours}, paper {c.paper})" for c in failed) + "."
     return head
+
+
+def across_seeds(per_seed: dict[int, list[Claim]]):
+    """One row per claim: in how many seeds it holds (beyond noise, and at all), and the
+    verdicts; `per_seed` maps each seed to its claims (the same checks, in the same order)."""
+    import pandas as pd
+    seeds = sorted(per_seed)
+    rows = []
+    for i, first in enumerate(per_seed[seeds[0]]):
+        verdicts = [per_seed[s][i].verdict for s in seeds]
+        k = counts(verdicts)
+        rows.append({"RQ": first.rq, "claim": first.text,
+                     "holds in": f"{k[HOLDS]} of {len(seeds)} seeds",
+                     "holds at all in": f"{k[HOLDS] + k[NOISE]} of {len(seeds)}",
+                     "verdicts": ", ".join(f"{n} {v}" for v, n in k.items() if n)})
+    return pd.DataFrame(rows)

@@ -13,11 +13,14 @@ and the EOS sampler comparison, which are computed once per run into its `derive
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field, fields
+from types import SimpleNamespace
 
 import numpy as np
 
 from . import measures as M
+from .bootstrap import LEVEL, RESAMPLES, Resample, interval, matched_draws
 from .heads import HeadRegime, fit_linear_head, head_bac
 
 Array = np.ndarray
@@ -38,16 +41,54 @@ def majority_minority(num_classes: int) -> tuple[int, int]:
     return 0, num_classes - 1
 
 
+@dataclass(frozen=True)
 class Figures:
-    """Shared behaviour of the per-RQ dataclasses."""
+    """Shared behaviour of the per-RQ dataclasses.
+
+    `boot` holds, for the figures a verdict reads (and the per-class arrays the charts draw with
+    error bars), their values in each bootstrap resample of the instances (`bootstrap.py`):
+    shape (B,) for a scalar, (B, C) for a per-class array. A figure with no entry has no
+    instance-level noise (the trained weights of RQ5, a count fixed by the data)."""
+
+    boot: dict = field(default_factory=dict, repr=False, compare=False)
 
     def scalars(self) -> dict:
         """The scalar figures (the ones the paper can report), by field name."""
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if f.compare and isinstance(getattr(self, f.name), (int, float, np.number, type(None)))}
 
-    def to_dict(self) -> dict:
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(self).items()}
+    def interval(self, name: str, level: float = LEVEL):
+        """The bootstrap interval (lo, hi) of one figure (arrays of a per-class figure), or None
+        where it has no resamples."""
+        return interval(self.boot[name], level) if name in self.boot else None
+
+    def resampled(self) -> SimpleNamespace:
+        """The figures as each resample sees them: a field with resamples is its (B,) array,
+        any other its observed value. A claim's comparison, applied to this, is applied to
+        every resample at once."""
+        return SimpleNamespace(**{f.name: self.boot.get(f.name, getattr(self, f.name)) for f in fields(self)})
+
+
+def make_resamples(balanced, imbalanced, B: int = RESAMPLES, seed: int = 0) -> SimpleNamespace:
+    """The bootstrap resamples of a study's instances: each run's training set on its own, and
+    the test set, shared (paired) when both runs were tested on the same images."""
+    C = imbalanced.num_classes
+    test_imb = Resample(imbalanced.y_test, C, B, seed + 1)
+    test_bal = test_imb if test_imb.same_instances(balanced.y_test) else Resample(balanced.y_test, C, B, seed + 2)
+    return SimpleNamespace(train_bal=Resample(balanced.y_train, C, B, seed + 3),
+                           train_imb=Resample(imbalanced.y_train, C, B, seed), test_bal=test_bal,
+                           test_imb=test_imb, B=B, seed=seed)
+
+
+def _others_over_majority(per_class, majority: int):
+    """(B, C) -> (B,): the mean of the other classes over the majority (Tables 3-4, resampled)."""
+    others = np.nanmean(np.delete(per_class, majority, axis=1), axis=1)
+    return others / per_class[:, majority]
+
+
+def _train_correct(emb) -> np.ndarray:
+    """Per training instance: whether the network classifies it correctly (clean images)."""
+    return (M.logits(emb.fe_eff_train, emb.weight_eff, emb.bias).argmax(1) == emb.y_train).astype(np.float32)
 
 
 # -- RQ1 -------------------------------------------------------------------------------------------
@@ -60,20 +101,31 @@ class RQ1(Figures):
     retrain_bac: float | None = None   # imbalanced extractor, head re-trained on the balanced set's fe
 
 
-def retrained_bac(run, regime: HeadRegime = HeadRegime()) -> float:
+def retrained_head(run, regime: HeadRegime = HeadRegime()) -> dict:
     """RQ1's classifier re-training: a fresh linear head on the frozen extractor's fe of the full
-    balanced training set, scored on the test set (cached in the run's derived/retrain.json)."""
+    balanced training set, scored on the test set: {"bac", "pred"} (cached in the run's
+    derived/retrain.json; the test predictions feed the bootstrap)."""
     def compute():
         emb = run.embeddings()
         W, b = fit_linear_head(emb.fe_full, emb.y_full, emb.num_classes, seed=run.config.seed, regime=regime)
-        return head_bac(W, b, emb.fe_test, emb.y_test, emb.num_classes)
-    return run.derived("retrain", {"head_regime": asdict(regime)}, compute)
+        pred = (np.asarray(emb.fe_test) @ W.T + b).argmax(1)
+        return {"bac": head_bac(W, b, emb.fe_test, emb.y_test, emb.num_classes), "pred": pred.tolist()}
+    return run.derived("retrain", {"head_regime": asdict(regime), "with": "pred"}, compute)
+
+
+def retrained_bac(run, regime: HeadRegime = HeadRegime()) -> float:
+    return retrained_head(run, regime)["bac"]
 
 
 def rq1(study) -> RQ1:
+    eb, ei = study.embeddings()
+    rs = study.resamples()
+    head = retrained_head(study.imbalanced)
+    boot = {"bal_bac": rs.test_bal.bac(eb.pred_test == eb.y_test),
+            "imb_bac": rs.test_imb.bac(ei.pred_test == ei.y_test),
+            "retrain_bac": rs.test_imb.bac(np.asarray(head["pred"]) == ei.y_test)}
     return RQ1(bal_bac=100 * study.balanced.metrics["test_bac"],
-               imb_bac=100 * study.imbalanced.metrics["test_bac"],
-               retrain_bac=100 * retrained_bac(study.imbalanced))
+               imb_bac=100 * study.imbalanced.metrics["test_bac"], retrain_bac=100 * head["bac"], boot=boot)
 
 
 # -- RQ2 -------------------------------------------------------------------------------------------
@@ -93,14 +145,22 @@ class RQ2(Figures):
 
 
 def rq2(study) -> RQ2:
+    eb, ei = study.embeddings()
+    rs = study.resamples()
     b, i = study.balanced.metrics, study.imbalanced.metrics
     tr, te = 100 * np.asarray(i["train_class_acc"]), 100 * np.asarray(i["test_class_acc"])
     maj, mnr = majority_minority(len(tr))
+    boot = {"train_class_acc": 100 * rs.train_imb.means(_train_correct(ei)),
+            "test_class_acc": 100 * rs.test_imb.means((ei.pred_test == ei.y_test).astype(np.float32)),
+            "bal_train_class_acc": 100 * rs.train_bal.means(_train_correct(eb)),
+            "bal_test_class_acc": 100 * rs.test_bal.means((eb.pred_test == eb.y_test).astype(np.float32))}
+    boot.update(maj_train=boot["train_class_acc"][:, maj], maj_test=boot["test_class_acc"][:, maj],
+                min_train=boot["train_class_acc"][:, mnr], min_test=boot["test_class_acc"][:, mnr])
     return RQ2(maj_train=float(tr[maj]), maj_test=float(te[maj]), min_train=float(tr[mnr]),
                min_test=float(te[mnr]), train_class_acc=tr, test_class_acc=te,
                bal_train_class_acc=100 * np.asarray(b["train_class_acc"]),
                bal_test_class_acc=100 * np.asarray(b["test_class_acc"]),
-               train_counts=np.asarray(i["train_counts"]))
+               train_counts=np.asarray(i["train_counts"]), boot=boot)
 
 
 # -- RQ3 -------------------------------------------------------------------------------------------
@@ -120,28 +180,40 @@ class RQ3(Figures):
     bal_coverage_all: Array = _arr()
 
 
-def k_for_coverage(coverage_all, level: float = COVERAGE_LEVEL) -> int:
-    """Smallest K whose top-K coverage reaches `level` (coverage_all[K-1] is K's coverage)."""
-    hits = np.flatnonzero(np.asarray(coverage_all) >= level)
-    return int(hits[0]) + 1 if len(hits) else len(coverage_all)
+def k_for_coverage(coverage_all, level: float = COVERAGE_LEVEL):
+    """Smallest K whose top-K coverage reaches `level` (coverage_all[..., K-1] is K's coverage);
+    vectorised over leading axes (resamples)."""
+    c = np.asarray(coverage_all)
+    hit = c >= level
+    k = np.where(hit.any(-1), hit.argmax(-1) + 1, c.shape[-1])
+    return int(k) if k.ndim == 0 else k
 
 
-def _coverage(emb):
+def _coverage(emb, rs):
     kstar = M.instance_top_k(emb.fe_eff_train, emb.weight_eff, emb.bias)
     H = emb.weight_eff.shape[1]
+    # resampled: each class's count of instances with K*(n) = K, cumulated over K
+    class_cum = np.cumsum(rs.code_counts(kstar - 1, H + 1), axis=2)        # (B, C, H + 1)
+    all_cum = class_cum.sum(1) / rs.N
+    with np.errstate(invalid="ignore", divide="ignore"):
+        class_cum = class_cum / rs.sizes[None, :, None]
     return (M.class_top_k_coverage(kstar, emb.y_train, COVERAGE_KS, emb.num_classes),
-            M.top_k_coverage(kstar, range(1, H + 2)))
+            M.top_k_coverage(kstar, range(1, H + 2)), class_cum, all_cum)
 
 
 def rq3(study) -> RQ3:
     eb, ei = study.embeddings()
-    cls_b, all_b = _coverage(eb)
-    cls_i, all_i = _coverage(ei)
+    rs = study.resamples()
+    cls_b, all_b, _, all_b_rs = _coverage(eb, rs.train_bal)
+    cls_i, all_i, cls_i_rs, all_i_rs = _coverage(ei, rs.train_imb)
     maj, mnr = majority_minority(ei.num_classes)
     j = COVERAGE_KS.index(2)
+    boot = {"k94": k_for_coverage(all_i_rs), "k94_bal": k_for_coverage(all_b_rs),
+            "c2_majority": 100 * cls_i_rs[:, maj, 1], "c2_minority": 100 * cls_i_rs[:, mnr, 1]}
     return RQ3(k94=k_for_coverage(all_i), k94_bal=k_for_coverage(all_b), H=ei.weight_eff.shape[1],
                c2_majority=100 * float(cls_i[maj, j]), c2_minority=100 * float(cls_i[mnr, j]),
-               class_coverage=cls_i, bal_class_coverage=cls_b, coverage_all=all_i, bal_coverage_all=all_b)
+               class_coverage=cls_i, bal_class_coverage=cls_b, coverage_all=all_i, bal_coverage_all=all_b,
+               boot=boot)
 
 
 # -- RQ4 -------------------------------------------------------------------------------------------
@@ -162,32 +234,44 @@ class RQ4(Figures):
     bal_top_ce_share: Array = _arr()
 
 
-def _ce_magnitudes(emb):
-    mean_ce = M.class_mean_ce(emb.fe_eff_train, emb.weight_eff, emb.y_train, emb.num_classes)
-    share = M.top_ce_share(emb.fe_eff_train, emb.weight_eff, emb.bias, emb.y_train, emb.num_classes)
-    return mean_ce, share
+def _resampled_mean_ce(emb, rs):
+    """(B, C, H): each resample's class-mean ce (class-mean fe' times W')."""
+    return rs.means(emb.fe_eff_train, key="fe_eff") * np.asarray(emb.weight_eff, np.float64)[None]
 
 
 def rq4(study) -> RQ4:
     eb, ei = study.embeddings()
+    rs = study.resamples()
     maj, _ = majority_minority(ei.num_classes)
-    ce_b, share_b = _ce_magnitudes(eb)
-    ce_i, share_i = _ce_magnitudes(ei)
+    shares = {}
+    for name, e in (("bal", eb), ("imb", ei)):
+        shares[name] = M.instance_top_ce_share(e.fe_eff_train, e.weight_eff, e.bias)
+    ce_b = M.class_mean_ce(eb.fe_eff_train, eb.weight_eff, eb.y_train, eb.num_classes)
+    ce_i = M.class_mean_ce(ei.fe_eff_train, ei.weight_eff, ei.y_train, ei.num_classes)
+    share_b = M.class_means(shares["bal"], eb.y_train, eb.num_classes)
+    share_i = M.class_means(shares["imb"], ei.y_train, ei.num_classes)
     t3, t3b = M.largest_class_ce(ce_i, maj), M.largest_class_ce(ce_b, maj)
     t4 = M.majority_vs_others(share_i[:, 0], maj)
+    largest_i = _resampled_mean_ce(ei, rs.train_imb).max(2)
+    share0 = rs.train_imb.means(shares["imb"][:, 0])
+    boot = {"largest_ce_ratio": _others_over_majority(largest_i, maj),
+            "largest_ce_ratio_bal": _others_over_majority(_resampled_mean_ce(eb, rs.train_bal).max(2), maj),
+            "largest_ce_majority": largest_i[:, maj], "top_ce_share_ratio": _others_over_majority(share0, maj)}
     return RQ4(largest_ce_majority=t3["majority"], largest_ce_others=t3["others"],
                largest_ce_ratio=t3["ratio"], largest_ce_ratio_bal=t3b["ratio"],
                top_ce_share_majority=t4["majority"], top_ce_share_others=t4["others"],
                top_ce_share_ratio=t4["ratio"],
                class_mean_ce_top=M.top_values(ce_i, TOP_N)[0], bal_class_mean_ce_top=M.top_values(ce_b, TOP_N)[0],
-               top_ce_share=share_i, bal_top_ce_share=share_b)
+               top_ce_share=share_i, bal_top_ce_share=share_b, boot=boot)
 
 
 # -- RQ5 -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RQ5(Figures):
     """Fig. 7: classifier weights. Magnitudes of the head's *raw* W, also for a cosine head (its
-    normalised rows all have norm 1, which would erase what RQ5 asks about: DESIGN.md)."""
+    normalised rows all have norm 1, which would erase what RQ5 asks about: DESIGN.md). The
+    weights are parameters of the trained network, not a mean over instances: they have no
+    bootstrap interval (only seeds vary them); the class-mean ce does."""
 
     w_sum_majority: float | None = None   # sum of the majority's ten largest |W| (imbalanced run)
     w_sum_minority: float | None = None
@@ -201,50 +285,96 @@ class RQ5(Figures):
 
 def rq5(study) -> RQ5:
     eb, ei = study.embeddings()
+    rs = study.resamples()
     maj, mnr = majority_minority(ei.num_classes)
     top_i, sum_i = M.weight_magnitudes(ei.weight, TOP_N)
     top_b, sum_b = M.weight_magnitudes(eb.weight, TOP_N)
     ce_i = M.class_mean_ce(ei.fe_eff_train, ei.weight_eff, ei.y_train, ei.num_classes)
+    boot = {"ce_max": np.nanmax(_resampled_mean_ce(ei, rs.train_imb), axis=(1, 2))}
     return RQ5(w_sum_majority=float(sum_i[maj]), w_sum_minority=float(sum_i[mnr]),
                w_max=float(np.abs(ei.weight).max()), ce_max=float(np.nanmax(ce_i)),
-               weight_top=top_i, bal_weight_top=top_b, weight_top_sum=sum_i, bal_weight_top_sum=sum_b)
+               weight_top=top_i, bal_weight_top=top_b, weight_top_sum=sum_i, bal_weight_top_sum=sum_b,
+               boot=boot)
 
 
 # -- RQ6 -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RQ6(Figures):
-    """Figs. 8-10a: diversity of fe."""
+    """Figs. 8-10a: diversity of fe, with the size-matched control of DESIGN.md: the same counts
+    over `n_matched` images drawn without replacement from every class (the minority's size),
+    repeated; `boot` then holds the draws of the `*_matched` figures."""
 
     fd_majority: int | None = None        # Fig. 9: features needed to describe the majority (imbalanced)
     fd_minority: int | None = None
     above90_majority: int | None = None   # Fig. 8: top-K fe held by > 90% of the majority's instances
     above90_minority: int | None = None
     ratio_max_majority: float | None = None  # Fig. 8: the majority's largest top-K fe coverage ratio
+    n_matched: int | None = None          # the control's class size: the minority's
+    fd_majority_matched: float | None = None       # mean over draws of n_matched majority images
+    fd_minority_matched: float | None = None       # the minority at its own size (itself)
+    above90_majority_matched: float | None = None
+    above90_minority_matched: float | None = None
     fe_members: Array = _arr()            # (C, 10) imbalanced run: the ten most frequent top-7 fe
     fe_member_ratio: Array = _arr()       # (C, 10) their coverage ratios
     features_to_describe: Array = _arr()  # (C,) imbalanced run
     bal_features_to_describe: Array = _arr()
+    features_to_describe_matched: Array = _arr()   # (C,) mean over draws of n_matched images
     class_mean_fe_top: Array = _arr()     # (C, 10) imbalanced run, sorted
 
 
-def _fe_counts(emb):
-    return M.member_counts(M.top_k_members(emb.fe_train, MEMBER_K), emb.y_train, emb.num_classes,
-                           emb.fe_train.shape[1])
+def _above90(ratio):
+    """How many of the ten most frequent top-K fe are held by over 90% of the instances (the
+    ten most frequent include every feature above 90%, so: min(10, count above 90%))."""
+    return np.minimum((np.nan_to_num(ratio) > 0.9).sum(-1), TOP_N)
+
+
+def _size_matched(ind, y, num_classes: int, n: int, draws: int, seed: int):
+    """(draws, C) features needed to describe, and above-90% counts, over n images per class."""
+    y = np.asarray(y)
+    fd, above = np.zeros((draws, num_classes), int), np.zeros((draws, num_classes), int)
+    for c, idx in enumerate(matched_draws(y, num_classes, n, draws, seed)):
+        k = idx.shape[1]
+        if k == 0:
+            continue
+        if k == (y == c).sum():                    # the whole class (the minority): every draw alike
+            counts = ind[idx[0]].sum(0)[None]
+        else:                                      # member counts of each draw, in bounded chunks
+            step = max(1, 2 ** 24 // (k * ind.shape[1]))
+            counts = np.concatenate([ind[idx[i:i + step]].sum(1) for i in range(0, draws, step)])
+        fd[:, c] = (counts > 0).sum(-1)
+        above[:, c] = _above90(counts / k)
+    return fd, above
 
 
 def rq6(study) -> RQ6:
     eb, ei = study.embeddings()
-    maj, mnr = majority_minority(ei.num_classes)
-    counts_i, counts_b = _fe_counts(ei), _fe_counts(eb)
-    sizes = np.bincount(ei.y_train, minlength=ei.num_classes)
+    rs = study.resamples()
+    C, H = ei.num_classes, ei.fe_train.shape[1]
+    maj, mnr = majority_minority(C)
+    mem_i, mem_b = M.top_k_members(ei.fe_train, MEMBER_K), M.top_k_members(eb.fe_train, MEMBER_K)
+    ind_i, ind_b = M.member_indicator(mem_i, H), M.member_indicator(mem_b, H)
+    counts_i, counts_b = M.member_counts(mem_i, ei.y_train, C, H), M.member_counts(mem_b, eb.y_train, C, H)
+    sizes = np.bincount(ei.y_train, minlength=C)
     members, ratio = M.class_top_k_coverage_ratio(counts_i, sizes, TOP_N)
-    above = (np.nan_to_num(ratio) > 0.9).sum(1)
+    above = _above90(ratio)
     fd_i, fd_b = M.features_to_describe(counts_i), M.features_to_describe(counts_b)
+    ratio_rs = rs.train_imb.means(ind_i, key="fe_members")             # (B, C, H)
+    n = int(sizes[mnr])
+    fd_m, above_m = _size_matched(ind_i, ei.y_train, C, n, rs.B, rs.seed)
+    boot = {"fd_majority": (ratio_rs[:, maj] > 0).sum(1), "fd_minority": (ratio_rs[:, mnr] > 0).sum(1),
+            "above90_majority": _above90(ratio_rs[:, maj]), "above90_minority": _above90(ratio_rs[:, mnr]),
+            "features_to_describe": (ratio_rs > 0).sum(2),
+            "bal_features_to_describe": (rs.train_bal.means(ind_b, key="fe_members") > 0).sum(2),
+            "fd_majority_matched": fd_m[:, maj], "above90_majority_matched": above_m[:, maj],
+            "features_to_describe_matched": fd_m}
     return RQ6(fd_majority=int(fd_i[maj]), fd_minority=int(fd_i[mnr]), above90_majority=int(above[maj]),
                above90_minority=int(above[mnr]), ratio_max_majority=float(np.nanmax(ratio[maj])),
+               n_matched=n, fd_majority_matched=float(fd_m[:, maj].mean()), fd_minority_matched=float(fd_i[mnr]),
+               above90_majority_matched=float(above_m[:, maj].mean()),
+               above90_minority_matched=float(above[mnr]),
                fe_members=members, fe_member_ratio=ratio, features_to_describe=fd_i,
-               bal_features_to_describe=fd_b,
-               class_mean_fe_top=M.top_values(M.class_means(ei.fe_train, ei.y_train, ei.num_classes), TOP_N)[0])
+               bal_features_to_describe=fd_b, features_to_describe_matched=fd_m.mean(0),
+               class_mean_fe_top=M.top_values(M.class_means(ei.fe_train, ei.y_train, C), TOP_N)[0], boot=boot)
 
 
 # -- RQ7 -------------------------------------------------------------------------------------------
@@ -259,6 +389,8 @@ class RQ7(Figures):
     ce_overlap_tp: float | None = None    # the same for ce of the predicted class
     ce_overlap_fp: float | None = None
     classes_left_out: int | None = None   # classes with no TP or no FP, left out of both norms
+    classes_no_tp: int | None = None      # ... of which with no test true positive
+    classes_no_fp: int | None = None      # ... and with no test false positive
     fe_overlap_tp_by_class: Array = _arr()
     fe_overlap_fp_by_class: Array = _arr()
     mu_train_top: Array = _arr()          # (C, 10) sorted class-mean fe
@@ -266,9 +398,23 @@ class RQ7(Figures):
     mu_fp_top: Array = _arr()
 
 
+def _overlap_rs(train_share, group_share):
+    """(B,): the mean over classes of the identity overlap of the ten most frequent members,
+    from resampled (B, C, H) member shares of train (by label) and of a test group."""
+    a, b = M.top_set(np.nan_to_num(train_share), TOP_N), M.top_set(np.nan_to_num(group_share), TOP_N)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = (a & b).sum(2) / a.sum(2)
+    share = np.where(np.isnan(group_share).any(2), np.nan, share)
+    with warnings.catch_warnings():   # a resample with no instance of any group: nan
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(share, axis=1)
+
+
 def rq7(study) -> RQ7:
     e = study.embeddings()[1]
-    C = e.num_classes
+    rs = study.resamples()
+    tr_rs, te_rs = rs.train_imb, rs.test_imb
+    C, H = e.num_classes, e.fe_train.shape[1]
     al = M.train_test_alignment(e.fe_train, e.y_train, e.fe_test, e.y_test, e.pred_test, C, MEMBER_K, TOP_N)
     tp, fp = M.tp_fp_groups(e.y_test, e.pred_test)
     r, _ = M.reference_and_adversary(M.logits(e.fe_eff_train, e.weight_eff, e.bias))
@@ -279,6 +425,22 @@ def rq7(study) -> RQ7:
     ce_overlap = {name: M.identity_overlap(ce_members, *M.group_top_members(ce_test, g, C, MEMBER_K, TOP_N))
                   for name, g in (("tp", tp), ("fp", fp))}
 
+    # resampled: train by label, test by TP / FP group (the test set resampled within each label)
+    kept = al["classes_kept"]
+    mu_tr = tr_rs.means(e.fe_train, key="fe")
+    ind = {"fe_train": M.member_indicator(M.top_k_members(e.fe_train, MEMBER_K), H),
+           "fe_test": M.member_indicator(M.top_k_members(e.fe_test, MEMBER_K), H),
+           "ce_train": M.member_indicator(M.top_k_members(ce_train, MEMBER_K), H),
+           "ce_test": M.member_indicator(M.top_k_members(ce_test, MEMBER_K), H)}
+    fe_tr_share, ce_tr_share = tr_rs.means(ind["fe_train"], key="fe_members"), tr_rs.means(ind["ce_train"])
+    boot = {}
+    test_values = np.hstack([e.fe_test, ind["fe_test"], ind["ce_test"]])   # one grouped pass each
+    for name, g in (("tp", tp), ("fp", fp)):
+        mu, fe_share, ce_share = np.split(te_rs.means(test_values, groups=g, num_groups=C), [H, 2 * H], axis=2)
+        boot[f"frob_{name}"] = np.sqrt(np.nansum((mu_tr[:, kept] - mu[:, kept]) ** 2, axis=(1, 2)))
+        boot[f"fe_overlap_{name}"] = _overlap_rs(fe_tr_share, fe_share)
+        boot[f"ce_overlap_{name}"] = _overlap_rs(ce_tr_share, ce_share)
+
     def mean(a):
         return float(np.nanmean(a)) if np.isfinite(a).any() else float("nan")
 
@@ -288,8 +450,10 @@ def rq7(study) -> RQ7:
     return RQ7(frob_tp=al["frobenius_tp"], frob_fp=al["frobenius_fp"], fe_overlap_tp=mean(al["overlap_tp"]),
                fe_overlap_fp=mean(al["overlap_fp"]), ce_overlap_tp=mean(ce_overlap["tp"]),
                ce_overlap_fp=mean(ce_overlap["fp"]), classes_left_out=al["classes_left_out"],
+               classes_no_tp=al["classes_no_tp"], classes_no_fp=al["classes_no_fp"],
                fe_overlap_tp_by_class=al["overlap_tp"], fe_overlap_fp_by_class=al["overlap_fp"],
-               mu_train_top=top(al["mu_train"]), mu_tp_top=top(al["mu_tp"]), mu_fp_top=top(al["mu_fp"]))
+               mu_train_top=top(al["mu_train"]), mu_tp_top=top(al["mu_tp"]), mu_fp_top=top(al["mu_fp"]),
+               boot=boot)
 
 
 # -- EOS -------------------------------------------------------------------------------------------
@@ -310,28 +474,37 @@ class EOS(Figures):
 
 
 def eos_rows(run, k_enemies: int = 10) -> list[dict]:
-    """Phases 2-3 for every sampler on a run's training fe (cached in derived/eos.json)."""
+    """Phases 2-3 for every sampler on a run's training fe (cached in derived/eos.json), with
+    each sampler's test predictions (for the bootstrap)."""
     from . import eos
     def compute():
         e = run.embeddings()
         return eos.compare(e.fe_train, e.y_train, e.fe_test, e.y_test, e.num_classes, seed=run.config.seed,
                            k=k_enemies)
-    return run.derived("eos", {"k_enemies": k_enemies, "samplers": list(eos.SAMPLERS)}, compute)
+    return run.derived("eos", {"k_enemies": k_enemies, "samplers": list(eos.SAMPLERS), "with": "pred"}, compute)
 
 
 def eos_figures(study, k_enemies: int = 10) -> EOS:
     from .eos import generalization_gap
     eb, ei = study.embeddings()
+    rs = study.resamples()
     maj, mnr = majority_minority(ei.num_classes)
     gi = generalization_gap(ei.fe_train, ei.y_train, ei.fe_test, ei.y_test, ei.num_classes)
     gb = generalization_gap(eb.fe_train, eb.y_train, eb.fe_test, eb.y_test, eb.num_classes)
     rows = eos_rows(study.imbalanced, k_enemies)
     bac = {r["sampler"]: 100 * r["bac"] for r in rows}
+    others = ("ros", "smote", "crt")
+    gap_rs = np.linalg.norm(rs.train_imb.means(ei.fe_train, key="fe") - rs.test_imb.means(ei.fe_test, key="fe_imb"),
+                            axis=2)
+    bac_rs = {r["sampler"]: rs.test_imb.bac(np.asarray(r["pred"]) == ei.y_test) for r in rows}
+    boot = {"gap": gap_rs, "gap_majority": gap_rs[:, maj], "gap_minority": gap_rs[:, mnr],
+            "e2e_bac": rs.test_imb.bac(ei.pred_test == ei.y_test), "eos_bac": bac_rs["eos"],
+            "best_other_bac": np.max([bac_rs[s] for s in others], axis=0)}
     return EOS(gap_majority=float(gi["mean_gap"][maj]), gap_minority=float(gi["mean_gap"][mnr]),
                e2e_bac=100 * study.imbalanced.metrics["test_bac"], eos_bac=bac["eos"],
-               best_other_bac=max(bac[s] for s in ("ros", "smote", "crt")), gap=gi["mean_gap"],
+               best_other_bac=max(bac[s] for s in others), gap=gi["mean_gap"],
                bal_gap=gb["mean_gap"], spread_train=gi["spread_train"], spread_test=gi["spread_test"],
-               samplers=tuple(rows))
+               samplers=tuple(rows), boot=boot)
 
 
 FIGURES = {"RQ1": rq1, "RQ2": rq2, "RQ3": rq3, "RQ4": rq4, "RQ5": rq5, "RQ6": rq6, "RQ7": rq7,

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+COVERAGE_KS = (2, 3, 5, 7)   # paper Fig. 3
+MEMBER_K = 7                 # instance top-K set size for class members (the paper settles on 7)
+TOP_N = 10                   # "ten most frequent / largest" in Figs. 4, 5, 7, 8, 10
+
 # -- accuracy ---------------------------------------------------------------------------------
 
 
@@ -90,6 +94,24 @@ def top_k_members(values, k: int) -> np.ndarray:
     return np.argpartition(-values, k - 1, axis=1)[:, :k]
 
 
+def member_indicator(members, num_features: int) -> np.ndarray:
+    """(N, H) 0/1: whether feature h is in instance n's top-K set (its mean over a class is the
+    class top-K FE coverage ratio of every feature; its sum, the member counts)."""
+    ind = np.zeros((len(members), num_features), np.float32)
+    np.put_along_axis(ind, np.asarray(members), 1.0, axis=1)
+    return ind
+
+
+def top_set(counts, n: int = 10) -> np.ndarray:
+    """(..., H) bool: the n most frequent features of each row of counts (ties to the lower
+    index, features that never occur left out), the set form of `class_top_members`."""
+    counts = np.asarray(counts)
+    order = np.argsort(-counts, axis=-1, kind="stable")[..., :n]
+    mask = np.zeros(counts.shape, bool)
+    np.put_along_axis(mask, order, True, axis=-1)
+    return mask & (counts > 0)
+
+
 def member_counts(members, groups, num_classes: int, num_features: int) -> np.ndarray:
     """(C, H): how many instances of group c hold feature h in their top-K set."""
     flat = np.repeat(np.asarray(groups), members.shape[1]) * num_features + members.ravel()
@@ -161,15 +183,19 @@ def largest_class_ce(mean_ce, majority: int) -> dict:
     return majority_vs_others(np.asarray(mean_ce).max(1), majority)
 
 
-def top_ce_share(fe, W, b, y, num_classes: int, n: int = 7) -> np.ndarray:
-    """(C, n): each of the n largest ce[n, r(n), :] divided by lg[n, r(n)], averaged over the
-    class's (labelled) instances (paper Fig. 6; Table 4 takes column 0)."""
+def instance_top_ce_share(fe, W, b, n: int = 7) -> np.ndarray:
+    """(N, n): each instance's n largest ce[n, r(n), :] divided by its logit lg[n, r(n)]."""
     lg = logits(fe, W, b)
     r, _ = reference_and_adversary(lg)
     top = -np.sort(-ce_of(fe, W, r), axis=1)[:, :n]
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = top / lg[np.arange(len(lg)), r][:, None]
-    return class_means(share, y, num_classes)
+        return top / lg[np.arange(len(lg)), r][:, None]
+
+
+def top_ce_share(fe, W, b, y, num_classes: int, n: int = 7) -> np.ndarray:
+    """(C, n): `instance_top_ce_share` averaged over the class's (labelled) instances (paper
+    Fig. 6; Table 4 takes column 0)."""
+    return class_means(instance_top_ce_share(fe, W, b, n), y, num_classes)
 
 
 # -- train vs test TP vs test FP (RQ7) --------------------------------------------------------
@@ -195,13 +221,15 @@ def train_test_alignment(fe_train, y_train, fe_test, y_test, pred_test, num_clas
     tp, fp = tp_fp_groups(y_test, pred_test)
     mu_train = class_means(fe_train, y_train, num_classes)
     mu_tp, mu_fp = _means_where(fe_test, tp, num_classes), _means_where(fe_test, fp, num_classes)
-    kept = ~(np.isnan(mu_fp).any(1) | np.isnan(mu_tp).any(1))
+    no_tp, no_fp = np.isnan(mu_tp).any(1), np.isnan(mu_fp).any(1)
+    kept = ~(no_tp | no_fp)
     top = {name: group_top_members(values, groups, num_classes, k, n)
            for name, values, groups in (("train", fe_train, np.asarray(y_train)), ("tp", fe_test, tp),
                                         ("fp", fe_test, fp))}
     return {
         "mu_train": mu_train, "mu_tp": mu_tp, "mu_fp": mu_fp, "classes_kept": kept,
-        "classes_left_out": int((~kept).sum()),
+        "classes_left_out": int((~kept).sum()), "classes_no_tp": int(no_tp.sum()),
+        "classes_no_fp": int(no_fp.sum()),
         "frobenius_tp": float(np.linalg.norm(mu_train[kept] - mu_tp[kept])),
         "frobenius_fp": float(np.linalg.norm(mu_train[kept] - mu_fp[kept])),
         "overlap_tp": identity_overlap(top["train"][0], top["tp"][0], top["tp"][1]),
@@ -229,74 +257,3 @@ def identity_overlap(members_a, members_b, present=None) -> np.ndarray:
     if present is not None:
         share = np.where(present, share, np.nan)
     return share
-
-
-# -- one run's figures, for metrics.json ------------------------------------------------------
-
-COVERAGE_KS = (2, 3, 5, 7)   # paper Fig. 3
-MEMBER_K = 7                 # instance top-K set size for class members (the paper settles on 7)
-TOP_N = 10                   # "ten most frequent / largest" in Figs. 4, 5, 7, 8, 10
-
-
-def summarize(emb, train_counts, ks=COVERAGE_KS, k: int = MEMBER_K, n: int = TOP_N) -> dict:
-    """Every figure of the paper for one run, as plain lists and numbers (JSON-ready).
-
-    `emb` holds arrays (see embed.Embeddings): fe/fe_eff/y for train and test, weight_eff,
-    bias, logits_test. The majority is the class with the most training instances, the minority
-    the one with the fewest."""
-    C, H = emb.weight_eff.shape
-    counts = np.asarray(train_counts)
-    majority, minority = int(counts.argmax()), int(counts.argmin())
-    fe_e, W, b, y = emb.fe_eff_train, emb.weight_eff, emb.bias, emb.y_train
-    kstar = instance_top_k(fe_e, W, b)
-    r, _ = reference_and_adversary(logits(fe_e, W, b))
-    mean_ce = class_mean_ce(fe_e, W, y, C)
-    top_ce, top_ce_idx = top_values(mean_ce, n)
-    w_top, w_sum = weight_magnitudes(W, n)
-    share = top_ce_share(fe_e, W, b, y, C)
-    fe_counts = member_counts(top_k_members(emb.fe_train, k), y, C, H)
-    ce_counts = member_counts(top_k_members(ce_of(fe_e, W, r), k), y, C, H)
-    class_sizes = np.bincount(y, minlength=C)
-    fe_members, fe_ratio = class_top_k_coverage_ratio(fe_counts, class_sizes, n)
-    mean_fe_top, mean_fe_idx = top_values(class_means(emb.fe_train, y, C), n)
-    rq7 = train_test_alignment(emb.fe_train, y, emb.fe_test, emb.y_test, emb.pred_test, C, k, n)
-    tp, fp = tp_fp_groups(emb.y_test, emb.pred_test)
-    ce_test = ce_of(emb.fe_eff_test, W, emb.pred_test)
-    ce_tr_m = class_top_members(ce_counts, n)[0]
-    ce_overlap = {name: identity_overlap(ce_tr_m, *group_top_members(ce_test, groups, C, k, n))
-                  for name, groups in (("tp", tp), ("fp", fp))}
-
-    def mean(a):
-        return float(np.nanmean(a))
-
-    return {
-        "majority_class": majority, "minority_class": minority,
-        "coverage_ks": list(ks),
-        "top_k_coverage": top_k_coverage(kstar, ks).tolist(),
-        "top_k_coverage_all": top_k_coverage(kstar, range(1, H + 2)).tolist(),  # K = 1 .. H+1
-        "class_top_k_coverage": class_top_k_coverage(kstar, y, ks, C).tolist(),
-        "kstar_mean_by_class": class_means(kstar[:, None].astype(float), y, C)[:, 0].tolist(),
-        "kstar_beyond_H": int((kstar > H).sum()),
-        "class_mean_ce_top": top_ce.tolist(), "class_mean_ce_top_index": top_ce_idx.tolist(),
-        "largest_class_ce": largest_class_ce(mean_ce, majority),
-        "top_ce_share": share.tolist(),
-        "top_ce_share_table": majority_vs_others(share[:, 0], majority),
-        "weight_top": w_top.tolist(), "weight_top_sum": w_sum.tolist(),
-        "weight_top_sum_majority": float(w_sum[majority]), "weight_top_sum_minority": float(w_sum[minority]),
-        "weight_largest": float(np.abs(W).max()), "class_mean_ce_largest": float(mean_ce.max()),
-        "fe_members": fe_members.tolist(), "fe_member_ratio": fe_ratio.tolist(),
-        "features_to_describe_fe": features_to_describe(fe_counts).tolist(),
-        "features_to_describe_ce": features_to_describe(ce_counts).tolist(),
-        "class_mean_fe_top": mean_fe_top.tolist(), "class_mean_fe_top_index": mean_fe_idx.tolist(),
-        "rq7": {
-            "frobenius_tp": rq7["frobenius_tp"], "frobenius_fp": rq7["frobenius_fp"],
-            "classes_left_out": rq7["classes_left_out"],
-            "fe_overlap_tp": mean(rq7["overlap_tp"]), "fe_overlap_fp": mean(rq7["overlap_fp"]),
-            "ce_overlap_tp": mean(ce_overlap["tp"]), "ce_overlap_fp": mean(ce_overlap["fp"]),
-            "fe_overlap_tp_by_class": rq7["overlap_tp"].tolist(),
-            "fe_overlap_fp_by_class": rq7["overlap_fp"].tolist(),
-            "mu_train_top": top_values(rq7["mu_train"], n)[0].tolist(),
-            "mu_tp_top": top_values(np.nan_to_num(rq7["mu_tp"], nan=0.0), n)[0].tolist(),
-            "mu_fp_top": top_values(np.nan_to_num(rq7["mu_fp"], nan=0.0), n)[0].tolist(),
-        },
-    }

@@ -61,15 +61,21 @@ class Study:
 
     def __init__(self, dataset: str, loss: str, imbalance_ratio: float = 100, profile: str = "quick",
                  seed: int = 0, store: RunStore | None = None, progress: bool = True,
-                 balanced_per_loss: bool = False, **overrides):
+                 balanced_per_loss: bool = False, n_resamples: int | None = None, **overrides):
         store = store or RunStore()
         bal_cfg, imb_cfg = study_configs(dataset, loss, imbalance_ratio, profile, seed,
                                          balanced_per_loss, **overrides)
         self.dataset, self.loss, self.profile, self.seed = dataset, loss, profile, seed
+        self.imbalance_ratio = imbalance_ratio
+        self._args = dict(store=store, progress=progress, balanced_per_loss=balanced_per_loss,
+                          n_resamples=n_resamples, **overrides)
         self.balanced: Run = store.get(bal_cfg, progress=progress)
         self.imbalanced: Run = store.get(imb_cfg, progress=progress)
+        from .bootstrap import RESAMPLES
+        self.n_resamples = n_resamples or RESAMPLES
         self._figures: dict = {}
         self._embeddings = None
+        self._resamples = None
 
     @property
     def runs(self) -> dict[str, Run]:
@@ -115,6 +121,20 @@ class Study:
         if self._embeddings is None:
             self._embeddings = (self.balanced.embeddings(), self.imbalanced.embeddings())
         return self._embeddings
+
+    def with_seed(self, seed: int) -> "Study":
+        """The same study trained with another seed (this one where the seed is its own)."""
+        if seed == self.seed:
+            return self
+        return Study(self.dataset, self.loss, self.imbalance_ratio, self.profile, seed, **self._args)
+
+    def resamples(self):
+        """The bootstrap resamples of both runs' instances (`figures.make_resamples`), drawn once
+        per study with the study's seed: every figure's interval reads the same resamples."""
+        if self._resamples is None:
+            from .figures import make_resamples
+            self._resamples = make_resamples(*self.embeddings(), B=self.n_resamples, seed=self.seed)
+        return self._resamples
 
     def figures(self, rq: str, **options):
         """The figures of one research question ("RQ1" ... "RQ7", "EOS"): a `figures.RQn`.

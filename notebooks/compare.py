@@ -21,6 +21,7 @@
 rq = "RQ3"                 # RQ1 ... RQ7 | EOS
 profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
 seed = 0                   # weights, batch order, augmentation
+seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
 from fraglib import chapter
@@ -38,7 +39,7 @@ chapter.key_figure(rq, studies)
 # ## Every verdict
 
 # %% tags=["remove-input"]
-chapter.verdict_rows(rq, studies)
+chapter.verdict_rows(rq, studies, seeds)
 
 # %% [markdown]
 # {glue:md}`verdict_count`

@@ -41,6 +41,7 @@ loss = "ce"                # the phase-1 network's loss
 imbalance_ratio = 100.0    # n_max / n_min of phase 1's training set
 profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
 seed = 0                   # phase 1, and the samplers' draws
+seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 k_enemies = 10             # EOS: a point's partner is one of this many enemies
 
 # %% tags=["remove-input"]
@@ -54,7 +55,7 @@ study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
 
 # %%
 rq = chapter.figures(study, "EOS", k_enemies=k_enemies)
-df = chapter.per_run(rq.bal_gap, rq.gap)
+df = chapter.per_run(rq.bal_gap, rq.gap, figures=rq, names=("bal_gap", "gap"))
 chapter.figure(charts.per_class(df, y_title="distance in fe space"),
                "Figure E.1. Distance between each class's mean training and test fe.")
 
@@ -80,7 +81,9 @@ table
 # ## Verdict
 
 # %%
-chapter.verdict(study, "EOS")
+chapter.verdict(study, "EOS", seeds)
 
 # %% [markdown]
 # {glue:md}`verdict`
+#
+# {glue:md}`verdict_seeds`

@@ -40,6 +40,7 @@ loss = "ce"                # the imbalanced network's loss (the balanced one: ce
 imbalance_ratio = 100.0    # n_max / n_min the frozen extractor was trained at
 profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
 seed = 0                   # weights, batch order, the re-trained head's init
+seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
 study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
@@ -73,7 +74,9 @@ chapter.glue_number("recovered", 100 * (rq.retrain_bac - rq.imb_bac) / lost)
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ1")
+chapter.verdict(study, "RQ1", seeds)
 
 # %% [markdown]
 # {glue:md}`verdict`
+#
+# {glue:md}`verdict_seeds`

@@ -38,6 +38,7 @@ loss = "ce"                # the loss whose generalization gap is shown
 imbalance_ratio = 100.0    # n_max / n_min: how rare the minority class is
 profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
 seed = 0                   # weights, batch order, augmentation
+seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
 study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
@@ -71,7 +72,9 @@ chapter.beside_paper(study, rq, rows)
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ2")
+chapter.verdict(study, "RQ2", seeds)
 
 # %% [markdown]
 # {glue:md}`verdict`
+#
+# {glue:md}`verdict_seeds`

@@ -42,6 +42,7 @@ loss = "ce"                # the loss whose top-K ce are counted
 imbalance_ratio = 100.0    # n_max / n_min of the imbalanced run
 profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
 seed = 0                   # weights and batch order behind the ce
+seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
 study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
@@ -73,7 +74,9 @@ chapter.figure(charts.coverage_curve(rq),
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ3")
+chapter.verdict(study, "RQ3", seeds)
 
 # %% [markdown]
 # {glue:md}`verdict`
+#
+# {glue:md}`verdict_seeds`

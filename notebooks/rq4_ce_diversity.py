@@ -40,6 +40,7 @@ loss = "ce"                # the loss whose ce magnitudes are compared
 imbalance_ratio = 100.0    # n_max / n_min: majority vs the others
 profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
 seed = 0                   # weights and batch order behind the ce
+seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
 study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
@@ -82,7 +83,9 @@ chapter.figure(chart, "Figure 4.2. Each of the seven largest ce divided by the "
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ4")
+chapter.verdict(study, "RQ4", seeds)
 
 # %% [markdown]
 # {glue:md}`verdict`
+#
+# {glue:md}`verdict_seeds`

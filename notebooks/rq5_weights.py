@@ -37,6 +37,7 @@ loss = "ce"                # the loss (ldam-drw: a cosine head, raw W kept)
 imbalance_ratio = 100.0    # n_max / n_min of the imbalanced head
 profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
 seed = 0                   # weights init and batch order
+seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
 study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
@@ -66,7 +67,9 @@ chapter.beside_paper(study, rq, rows)
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ5")
+chapter.verdict(study, "RQ5", seeds)
 
 # %% [markdown]
 # {glue:md}`verdict`
+#
+# {glue:md}`verdict_seeds`

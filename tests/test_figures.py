@@ -32,9 +32,15 @@ def fake_run(fe, y, W, b=None, W_eff=None, fe_eff=None, fe_test=None, y_test=Non
     return SimpleNamespace(embeddings=lambda: emb, metrics=metrics)
 
 
-def fake_study(bal, imb, dataset="fashion-mnist", loss="ce", in_regime=True):
+def fake_study(bal, imb, dataset="fashion-mnist", loss="ce", in_regime=True, B=200):
+    cache = {}
+
+    def resamples():
+        if not cache:
+            cache["rs"] = F.make_resamples(bal.embeddings(), imb.embeddings(), B=B, seed=0)
+        return cache["rs"]
     return SimpleNamespace(balanced=bal, imbalanced=imb, dataset=dataset, loss=loss, in_regime=in_regime,
-                           embeddings=lambda: (bal.embeddings(), imb.embeddings()))
+                           embeddings=lambda: (bal.embeddings(), imb.embeddings()), resamples=resamples)
 
 
 def test_rq5_weights_are_the_raw_W_even_for_a_cosine_head():
@@ -92,13 +98,6 @@ def test_every_paper_figure_has_a_field_of_ours_under_the_same_name():
     assert p.bal_bac is None and "no such experiment" in label
 
 
-@pytest.mark.parametrize("direction,size,expected", [
-    (True, None, claims.HOLDS), (True, True, claims.HOLDS), (True, False, claims.DIRECTION),
-    (False, True, claims.FAILS), (False, None, claims.FAILS)])
-def test_verdict_rules(direction, size, expected):
-    assert claims.verdict(direction, size) == expected
-
-
 def test_claims_read_figures_by_name_and_show_a_dash_where_the_paper_is_silent():
     ours = F.RQ4(largest_ce_majority=1.0, largest_ce_others=3.0, largest_ce_ratio=3.0,
                  largest_ce_ratio_bal=1.1, top_ce_share_majority=0.2, top_ce_share_others=0.3,
@@ -116,7 +115,7 @@ def test_check_uses_the_studys_regime_and_the_paper_row():
     run = fake_run(fe, [0, 1], np.array([[1.0, 1.0], [0.0, 2.0]]))
     study = fake_study(run, run, dataset="cifar10", loss="ce")
     judged = claims.check(study, "RQ3")
-    assert judged[0].paper == "K = 7" and judged[0].ours == "K = 1"
+    assert judged[0].paper == "K = 7" and judged[0].ours.startswith("K = 1")
     assert judged[0].verdict == claims.FAILS  # K = 1 is not <= H // 4 = 0 with H = 2
     study.in_regime = False
     assert {c.verdict for c in claims.check(study, "RQ3")} == {claims.OUTSIDE}

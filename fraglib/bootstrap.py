@@ -1,0 +1,141 @@
+"""How sure a figure is, at no training cost: a bootstrap over instances.
+
+One training run gives one value of every figure; part of what a verdict compares is which
+images happened to be drawn. `Resample` draws B stratified bootstrap resamples of a set of
+instances (with replacement *within each class*, so class sizes, the object of the study, stay
+fixed) and holds them as count weights, so that any class or group mean over the resamples is
+one matrix product per class:
+
+    rs = Resample(y_train, num_classes, B=1000, seed=0)
+    rs.means(fe_train)                     # (B, C, H): each resample's class-mean fe
+    rs.means(fe_test, groups=pred, ...)    # means over another grouping of the same instances
+
+Figures are then computed from the resampled means exactly as from the observed ones
+(`figures.py`), and `interval` reads a percentile interval off the B values. The two runs of a
+study share their test set, so their test-side figures are resampled together (paired); their
+training sets differ and are resampled independently.
+
+`matched_draws` is the size-matched control of DESIGN.md: `n` instances drawn *without*
+replacement from each class, repeated, so that a count that grows with class size can be
+compared at the minority's size.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+RESAMPLES = 1000   # bootstrap resamples per figure (issue 10: at least 1,000)
+LEVEL = 0.95       # the interval's coverage
+
+
+class Resample:
+    """B stratified bootstrap resamples of labelled instances, held as count weights per class."""
+
+    def __init__(self, y, num_classes: int, B: int = RESAMPLES, seed: int = 0):
+        y = np.asarray(y)
+        self.y, self.C, self.B, self.N = y, num_classes, B, len(y)
+        self.members = [np.flatnonzero(y == c) for c in range(num_classes)]
+        self.sizes = np.array([len(m) for m in self.members])
+        rng = np.random.default_rng([seed, B, self.N])
+        self.weights = []                       # per class: (B, n_c) how often each instance is drawn
+        for idx in self.members:
+            n = len(idx)
+            draws = rng.integers(0, max(n, 1), (B, n))
+            flat = (np.arange(B)[:, None] * n + draws).ravel()
+            self.weights.append(np.bincount(flat, minlength=B * n).reshape(B, n).astype(np.float32))
+        self._cache: dict = {}
+
+    def same_instances(self, y) -> bool:
+        return len(y) == self.N and np.array_equal(np.asarray(y), self.y)
+
+    def _slices(self, c: int, groups):
+        """Class c's instances grouped by `groups` (-1 left out): the weights with their columns
+        in group order, the instance indices in that order, and each group's column slice."""
+        idx = self.members[c]
+        g = np.asarray(groups)[idx]
+        order = np.argsort(g, kind="stable")
+        g_sorted = g[order]
+        values = np.unique(g_sorted[g_sorted >= 0])
+        bounds = np.searchsorted(g_sorted, np.r_[values, values[-1] + 1] if len(values) else [0])
+        w = self.weights[c][:, order]
+        return w, idx[order], [(int(v), slice(bounds[i], bounds[i + 1])) for i, v in enumerate(values)]
+
+    def sums(self, values, groups=None, num_groups: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(B, G, D) sums of `values` (N, D) or (N,) over each group, and (B, G) group sizes, in
+        every resample. Groups default to the labels; a group index of -1 leaves an instance out."""
+        v = np.asarray(values, np.float32)
+        v = v[:, None] if v.ndim == 1 else v
+        G = self.C if groups is None else (num_groups or self.C)
+        out = np.zeros((self.B, G, v.shape[1]))
+        count = np.zeros((self.B, G))
+        for c, idx in enumerate(self.members):
+            if not len(idx):
+                continue
+            if groups is None:
+                out[:, c] = self.weights[c] @ v[idx]
+                count[:, c] = len(idx)
+                continue
+            w, order, parts = self._slices(c, groups)
+            vc = v[order]
+            for gv, sl in parts:
+                out[:, gv] += w[:, sl] @ vc[sl]
+                count[:, gv] += w[:, sl].sum(1)
+        return out, count
+
+    def code_counts(self, codes, num_codes: int) -> np.ndarray:
+        """(B, C, num_codes): in every resample, how many instances of each class carry each code
+        (e.g. K*(n)); a histogram per class without a one-hot matrix."""
+        out = np.zeros((self.B, self.C, num_codes), np.float32)
+        for c in range(self.C):
+            if not len(self.members[c]):
+                continue
+            w, _, parts = self._slices(c, codes)
+            starts = np.array([sl.start for _, sl in parts])
+            out[:, c, [gv for gv, _ in parts]] = np.add.reduceat(w, starts, axis=1)
+        return out
+
+    def means(self, values, groups=None, num_groups: int | None = None, key: str | None = None) -> np.ndarray:
+        """(B, G, D) group means (nan where a resample has no instance of the group); the 1-d
+        case gives (B, G). `key` caches the result (the same values are asked for by several
+        figures)."""
+        if key is not None and key in self._cache:
+            return self._cache[key]
+        s, n = self.sums(values, groups, num_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = s / n[:, :, None]
+        m = m[:, :, 0] if np.asarray(values).ndim == 1 else m
+        if key is not None:
+            self._cache[key] = m
+        return m
+
+    def bac(self, correct) -> np.ndarray:
+        """(B,) balanced accuracy in % from a per-instance 0/1 correctness (labels = classes)."""
+        return 100 * np.nanmean(self.means(np.asarray(correct, np.float32)), axis=1)
+
+
+def interval(samples, level: float = LEVEL) -> tuple[float, float]:
+    """The percentile interval of resampled values along axis 0 (nan values left out)."""
+    a = np.asarray(samples, np.float64)
+    q = 100 * (1 - level) / 2
+    with warnings.catch_warnings():   # an all-nan column (a class never present) gives nan quietly
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanpercentile(a, [q, 100 - q], axis=0)
+    return lo, hi
+
+
+def matched_draws(y, num_classes: int, n: int, draws: int = RESAMPLES, seed: int = 0) -> list[np.ndarray]:
+    """Per class, (draws, min(n, n_c)) instance indices drawn without replacement: the
+    size-matched control (every class seen at the same size n)."""
+    y = np.asarray(y)
+    rng = np.random.default_rng([seed, draws, n, len(y)])
+    out = []
+    for c in range(num_classes):
+        idx = np.flatnonzero(y == c)
+        k = min(n, len(idx))
+        if k == len(idx):
+            out.append(np.broadcast_to(idx, (draws, k)))
+            continue
+        keys = rng.random((draws, len(idx)))
+        out.append(idx[np.argpartition(keys, k - 1, axis=1)[:, :k]])
+    return out

@@ -40,10 +40,7 @@ class Resample:
         rng = np.random.default_rng([seed, B, self.N])
         self.weights = []                       # per class: (B, n_c) how often each instance is drawn
         for idx in self.members:
-            n = len(idx)
-            draws = rng.integers(0, max(n, 1), (B, n))
-            flat = (np.arange(B)[:, None] * n + draws).ravel()
-            self.weights.append(np.bincount(flat, minlength=B * n).reshape(B, n).astype(np.float32))
+            self.weights.append(_draw_counts(rng, B, len(idx)))
         self._cache: dict = {}
 
     def same_instances(self, y) -> bool:
@@ -85,14 +82,14 @@ class Resample:
 
     def code_counts(self, codes, num_codes: int) -> np.ndarray:
         """(B, C, num_codes): in every resample, how many instances of each class carry each code
-        (e.g. K*(n)); a histogram per class without a one-hot matrix."""
+        (e.g. K*(n)); one product with the codes' one-hot matrix per class."""
+        codes = np.asarray(codes)
         out = np.zeros((self.B, self.C, num_codes), np.float32)
-        for c in range(self.C):
-            if not len(self.members[c]):
-                continue
-            w, _, parts = self._slices(c, codes)
-            starts = np.array([sl.start for _, sl in parts])
-            out[:, c, [gv for gv, _ in parts]] = np.add.reduceat(w, starts, axis=1)
+        for c, idx in enumerate(self.members):
+            if len(idx):
+                onehot = np.zeros((len(idx), num_codes), np.float32)
+                onehot[np.arange(len(idx)), codes[idx]] = 1
+                out[:, c] = self.weights[c] @ onehot
         return out
 
     def means(self, values, groups=None, num_groups: int | None = None, key: str | None = None) -> np.ndarray:
@@ -112,6 +109,21 @@ class Resample:
     def bac(self, correct) -> np.ndarray:
         """(B,) balanced accuracy in % from a per-instance 0/1 correctness (labels = classes)."""
         return 100 * np.nanmean(self.means(np.asarray(correct, np.float32)), axis=1)
+
+
+def _draw_counts(rng, B: int, n: int) -> np.ndarray:
+    """(B, n) float32: how often each of n instances is drawn in each of B resamples of size n.
+    Counted a few rows at a time, so the counts stay in cache (one bincount over all B * n
+    draws at once was 3x slower)."""
+    out = np.empty((B, n), np.float32)
+    if n == 0:
+        return out
+    rows = max(1, 2 ** 18 // n)
+    for start in range(0, B, rows):
+        r = min(rows, B - start)
+        draws = rng.integers(0, n, (r, n), dtype=np.int32) + (np.arange(r, dtype=np.int32) * n)[:, None]
+        out[start:start + r] = np.bincount(draws.ravel(), minlength=r * n).reshape(r, n)
+    return out
 
 
 def interval(samples, level: float = LEVEL) -> tuple[float, float]:

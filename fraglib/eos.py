@@ -105,7 +105,8 @@ def resample(name: str, fe, y, num_classes: int, seed: int = 0, k: int = 10):
 
 def compare(fe_train, y_train, fe_test, y_test, num_classes: int, samplers=SAMPLERS, seed: int = 0,
             k: int = 10, regime: HeadRegime = HeadRegime()) -> list[dict]:
-    """Phases 2 and 3 for each sampler: test BAC, per-class accuracy, sizes and seconds."""
+    """Phases 2 and 3 for each sampler: test BAC, per-class accuracy, test predictions, sizes and
+    seconds."""
     rows = []
     for name in samplers:
         t0 = time.perf_counter()
@@ -115,6 +116,6 @@ def compare(fe_train, y_train, fe_test, y_test, num_classes: int, samplers=SAMPL
         t2 = time.perf_counter()
         pred = (np.asarray(fe_test) @ W.T + b).argmax(1)
         rows.append({"sampler": name, "bac": head_bac(W, b, fe_test, y_test, num_classes),
-                     "class_acc": per_class_accuracy(y_test, pred, num_classes).tolist(),
+                     "class_acc": per_class_accuracy(y_test, pred, num_classes).tolist(), "pred": pred.tolist(),
                      "n_train": int(len(y_b)), "sampling_seconds": t1 - t0, "head_seconds": t2 - t1})
     return rows

@@ -481,7 +481,8 @@ def eos_rows(run, k_enemies: int = 10) -> list[dict]:
         e = run.embeddings()
         return eos.compare(e.fe_train, e.y_train, e.fe_test, e.y_test, e.num_classes, seed=run.config.seed,
                            k=k_enemies)
-    return run.derived("eos", {"k_enemies": k_enemies, "samplers": list(eos.SAMPLERS), "with": "pred"}, compute)
+    return run.derived("eos", {"k_enemies": k_enemies, "samplers": list(eos.SAMPLERS), "rows": "bac+pred"},
+                       compute)
 
 
 def eos_figures(study, k_enemies: int = 10) -> EOS:

@@ -64,10 +64,10 @@ chapter.figure(charts.member_heatmap(rq),
 # %%
 chart = charts.per_class(charts.size_matched_frame(rq), y_title="features")
 chapter.figure(chart, "Figure 6.2. Size of the union of the top-7 fe sets of "
-               "each class's training images (the paper's Figure 9), and the same over "
-               "as many images as the minority has, drawn from every class (the size-matched "
-               "control). Bars: 95% bootstrap intervals; for the control, the spread over "
-               "1,000 draws.")
+               "each class's training images (the paper's Figure 9), and the same "
+               "over as many images as the minority has, drawn from every class "
+               "(the size-matched control). Bars: 95% bootstrap intervals; for the "
+               "control, the spread over 1,000 draws.")
 
 # %% [markdown]
 # This count can only grow with the number of images in a class: a class of 1,000 images

@@ -69,7 +69,8 @@ rows = {"frob_tp": "‖μ_train − μ_TP‖_F", "frob_fp": "‖μ_train − μ_
         "fe_overlap_fp": "fe identity overlap, FP",
         "ce_overlap_tp": "ce identity overlap, TP",
         "ce_overlap_fp": "ce identity overlap, FP",
-        "classes_no_tp": "classes with no test TP", "classes_no_fp": "classes with no test FP",
+        "classes_no_tp": "classes with no test TP",
+        "classes_no_fp": "classes with no test FP",
         "classes_left_out": "classes left out (no TP or no FP)"}
 chapter.beside_paper(study, rq, rows)
 

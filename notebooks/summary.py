@@ -38,8 +38,9 @@ from fraglib import chapter, charts, claims
 
 # %%
 allc, runs = chapter.all_claims(profile, seed, seeds)
-for verdict, name in ((claims.HOLDS, "n_holds"), (claims.NOISE, "n_noise"), (claims.DIRECTION, "n_dir"),
-                      (claims.FAILS, "n_fail"), (claims.OUTSIDE, "n_outside")):
+names = {claims.HOLDS: "n_holds", claims.NOISE: "n_noise", claims.DIRECTION: "n_dir",
+         claims.FAILS: "n_fail", claims.OUTSIDE: "n_outside"}
+for verdict, name in names.items():
     chapter.glue_number(name, int((allc.verdict == verdict).sum()))
 chapter.glue_number("n_checks", len(allc))
 allc.groupby(["configuration", "verdict"]).size().unstack(fill_value=0)

@@ -161,3 +161,17 @@ def test_chapter_code_fits_the_page_width():
         for i, line in enumerate(nb.read_text().splitlines(), 1):
             if not line.startswith("#"):
                 assert len(line) <= 88, f"{nb.name}:{i} is {len(line)} characters wide"
+
+
+@pytest.mark.slow
+def test_seeds_count_each_claim_over_the_seeds(built_book):
+    """`--seeds 2` trains seed 1 beside seed 0; the pages count in how many seeds each claim holds
+    and the summary gives BAC as mean and spread."""
+    root = built_book.parents[2]
+    r = book(root, "--seeds", "2", "--only", "rq2_generalization", "--no-build")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    runs = root / "book" / "runs" / "tiny"
+    page = (runs / "rq2_generalization" / "fashion-mnist-ce.ipynb").read_text()
+    assert "of 2 seeds" in page and "counts each claim over seeds 0 to 1" in page
+    summary = (runs / "summary.ipynb").read_text()
+    assert "mean ± sd over 2 seeds" in summary and "holds in (seeds)" in summary

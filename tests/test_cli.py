@@ -34,3 +34,9 @@ def test_train_then_list(tmp_path):
     assert out["train_counts"] == [240, 143, 86, 51, 30, 18, 10, 6, 4, 2]
     listed = fraglib("list", "--runs", str(tmp_path)).stdout
     assert "cdt" in listed and out["folder"] in listed
+
+
+def test_seeds_below_one_is_a_clear_error(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "fraglib", "book", "--profile", "tiny", "--seeds", "0",
+                        "--root", str(tmp_path)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 2 and "seeds must be a whole number >= 1" in r.stderr

@@ -14,6 +14,7 @@ part of the time.
 """
 from __future__ import annotations
 
+import os
 import platform
 import time
 from types import SimpleNamespace
@@ -77,7 +78,10 @@ def main(repeats: int = 5):
     best = int(np.argmin(times))
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor())
+    flags = open("/proc/cpuinfo").read()
     print(f"# {cpu}; {torch.get_num_threads()} torch threads, numpy {np.__version__}, {time.strftime('%Y-%m-%d')}")
+    print(f"# CPU flags: avx2 {'avx2' in flags} | avx512f {'avx512f' in flags} | native bf16 "
+          f"{torch.ops.mkldnn._is_mkldnn_bf16_supported()} | cores {len(os.sched_getaffinity(0))}")
     print(f"every figure with {RESAMPLES} bootstrap resamples (and RQ6's size-matched control), one study: "
           f"balanced run 60000 x 64 x 10, imbalanced run 14886 x 64 x 10 (100:1), 10000 shared test "
           f"embeddings")

@@ -12,6 +12,7 @@ follows (DESIGN.md); `quick` finishes the Fashion-MNIST matrix on a 2-core CPU i
 from __future__ import annotations
 
 import dataclasses
+import math
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -65,6 +66,26 @@ def resolve_precision(precision: str, device: str | None = None) -> str:
     return "bf16" if native_bf16(device) else "fp32"
 
 
+SEED_MAX = 2 ** 32 - 1   # numpy and torch take seeds in [0, 2**32)
+
+
+def whole_number(name: str, value, minimum: int = 0, maximum: int | None = None) -> int:
+    """`value` as an int, if it is a whole number in range (1, 1.0 and "1" are the same number:
+    a papermill parameter or a command-line string arrives in any of these forms)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value) if isinstance(value, str) else value
+        as_int = int(number)
+        ok = as_int == number
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok or as_int < minimum or (maximum is not None and as_int > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ValueError(f"{name} must be a whole number {bound}, got {value!r}")
+    return as_int
+
+
 @dataclass(frozen=True)
 class Regime:
     """A training regime. Epoch numbers count from 0; milestones are epochs where lr drops."""
@@ -88,6 +109,9 @@ class Regime:
 
     def __post_init__(self):
         check_choice("precision", self.precision, PRECISIONS)
+        for name in ("epochs", "batch_size"):
+            value = whole_number(name, getattr(self, name), minimum=1)
+            object.__setattr__(self, name, value)
         if len(self.lr_milestones) != len(self.lr_factors):
             raise ValueError("lr_milestones and lr_factors must have the same length")
         if not 0.0 < self.val_fraction < 1.0:
@@ -177,8 +201,30 @@ class RunConfig:
             object.__setattr__(self, "regime",
                                dataclasses.replace(self.regime, precision=resolve_precision("auto")))
         check_choice("selection", self.selection, SELECTIONS)
-        if not self.imbalance_ratio >= 1:
-            raise ValueError(f"imbalance_ratio must be >= 1 (1 = balanced), got {self.imbalance_ratio}")
+        for name in ("seed", "data_seed"):
+            object.__setattr__(self, name, whole_number(name, getattr(self, name), 0, SEED_MAX))
+        try:
+            ratio = float(self.imbalance_ratio)
+        except (TypeError, ValueError):
+            ratio = float("nan")
+        if not (math.isfinite(ratio) and ratio >= 1):
+            raise ValueError(f"imbalance_ratio must be a finite number >= 1 (1 = balanced), "
+                             f"got {self.imbalance_ratio!r}")
+        object.__setattr__(self, "imbalance_ratio", ratio)
+        self._check_classes_kept()
+
+    def _check_classes_kept(self) -> None:
+        """A ratio that leaves a class without a training image is an error naming the largest
+        ratio that keeps one (the validation hold-out needs two per class)."""
+        from .data import SPECS, imbalance_counts, max_valid_ratio, source_per_class
+        n_max = min(self.regime.max_per_class or 10 ** 9, source_per_class(self.dataset))
+        C = len(SPECS[self.dataset].classes)
+        counts = imbalance_counts(n_max, C, self.imbalance_ratio, self.imbalance_type)
+        if min(counts) < 2:
+            raise ValueError(f"imbalance_ratio {self.imbalance_ratio:g} leaves a class of {self.dataset} with "
+                             f"{min(counts)} training image(s) ({self.profile} profile, {n_max} per class "
+                             f"before the imbalance); the largest valid ratio is "
+                             f"{max_valid_ratio(n_max, C, self.imbalance_type):g}")
 
     @classmethod
     def make(cls, dataset: str = "fashion-mnist", loss: str = "ce", imbalance_ratio: float = 100,

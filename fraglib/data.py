@@ -56,6 +56,20 @@ def default_root() -> Path:
 
 
 # -- imbalance --------------------------------------------------------------------------------
+FULL_PER_CLASS = {"fashion-mnist": 6000, "cifar10": 5000}   # training images per class in the source
+
+
+def source_per_class(dataset: str) -> int:
+    """Training images per class before any imbalance: the drawn count, or the source's own."""
+    return SPECS[dataset].train_per_class or FULL_PER_CLASS[dataset]
+
+
+def max_valid_ratio(n_max: int, num_classes: int, kind: str = "exp") -> float:
+    """The largest imbalance ratio whose smallest class keeps two training images (one for the
+    validation hold-out, one to train on): int(n_max / ratio) >= 2, under exp and step alike."""
+    return n_max / 2
+
+
 def imbalance_counts(n_max: int, num_classes: int, ratio: float, kind: str = "exp") -> list[int]:
     """Images kept per class (DESIGN.md): class i keeps int(n_max * (1/ratio)**(i/(C-1))) (exp),
     or the first C//2 classes keep n_max and the rest int(n_max/ratio) (step)."""

@@ -76,7 +76,25 @@ def main(argv=None) -> int:
     except (ValueError, LookupError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a folder that is a file, read-only, or a full disk: one line, the path, the fix
+        print(f"error: {os_error_line(e)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def os_error_line(e: OSError) -> str:
+    """One line for a file-system error: what failed, on which path, and what to do."""
+    import errno
+    path = e.filename or "?"
+    fix = {errno.ENOSPC: "free disk space (nothing half-written was kept) and run again",
+           errno.EROFS: "the folder is read-only: give a writable one (--runs / FRAGLIB_RUNS, FRAGLIB_DATA)",
+           errno.EACCES: "no permission: give a folder you can write (--runs / FRAGLIB_RUNS, FRAGLIB_DATA)",
+           errno.EPERM: "no permission: give a folder you can write (--runs / FRAGLIB_RUNS, FRAGLIB_DATA)",
+           errno.ENOTDIR: "a path that should be a folder is a file: give a folder (--runs / FRAGLIB_RUNS, "
+                          "FRAGLIB_DATA)",
+           errno.EEXIST: "a path that should be a folder is a file: give a folder"}.get(
+        e.errno, "check the path and run again")
+    return f"{e.strerror or e.__class__.__name__}: {path}. Fix: {fix}"
 
 
 if __name__ == "__main__":

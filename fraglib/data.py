@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import DATASETS, RunConfig, check_choice
-from .fileio import atomic_torch_save
+from .fileio import Damaged, load_verified, save_verified
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -52,7 +52,10 @@ SOURCE_DRAW_SEED = 0  # SVHN / CelebA per-class draws are part of the dataset's 
 def default_root() -> Path:
     """Data folder: $FRAGLIB_DATA, else `data/` beside the package's source checkout."""
     env = os.environ.get("FRAGLIB_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "data"
+    root = (Path(env) if env else Path(__file__).resolve().parents[1] / "data").resolve()
+    if root.exists() and not root.is_dir():
+        raise DataFolderError(f"the data folder {root} is a file, not a folder: give a folder with FRAGLIB_DATA")
+    return root
 
 
 # -- imbalance --------------------------------------------------------------------------------
@@ -98,26 +101,62 @@ class DatasetMissing(RuntimeError):
     pass
 
 
+class DataFolderError(RuntimeError):
+    pass
+
+
 def _fashion_mnist(root: Path, train: bool):
     from torchvision.datasets import FashionMNIST
     raw = root / "FashionMNIST" / "raw"
+    debian = Path(os.environ.get("FRAGLIB_FASHION_MNIST_DIR", DEBIAN_FASHION_MNIST))
+    have_debian = all((debian / f"{f}.gz").exists() for f in FASHION_FILES)
+    for path in _damaged_idx(raw):
+        if not have_debian:
+            raise DatasetMissing(f"{path} is damaged (truncated, or not an IDX file) and there is no intact "
+                                 f"copy in {debian} to extract it from. Fix: delete it and `apt-get install "
+                                 f"--reinstall -y dataset-fashion-mnist`")
+        print(f"{path} is damaged (truncated, or not an IDX file): extracted again")
+        path.unlink()  # redone from the Debian copy below
     if not all((raw / f).exists() for f in FASHION_FILES):
-        debian = Path(os.environ.get("FRAGLIB_FASHION_MNIST_DIR", DEBIAN_FASHION_MNIST))
-        if all((debian / f"{f}.gz").exists() for f in FASHION_FILES):
+        if have_debian:
             raw.mkdir(parents=True, exist_ok=True)
             for f in FASHION_FILES:  # un-gzip, atomically: torchvision wants the raw IDX files
                 tmp = raw / f"{f}.tmp{os.getpid()}"
                 with gzip.open(debian / f"{f}.gz") as src, open(tmp, "wb") as dst:
                     shutil.copyfileobj(src, dst)
                 os.replace(tmp, raw / f)
+    present = all((raw / f).exists() for f in FASHION_FILES)
     try:
-        ds = FashionMNIST(str(root), train=train, download=not all((raw / f).exists() for f in FASHION_FILES))
+        ds = FashionMNIST(str(root), train=train, download=not present)
     except Exception as e:  # offline and not installed
         raise DatasetMissing(
             f"Fashion-MNIST not found in {raw} nor in {DEBIAN_FASHION_MNIST}, and the download failed "
             f"({e.__class__.__name__}). Fix: `apt-get install -y dataset-fashion-mnist` (Debian), or run "
             f"once online.") from e
     return ds.data.unsqueeze(1).contiguous(), ds.targets.long()
+
+
+def _damaged_idx(raw: Path) -> list[Path]:
+    """The raw IDX files present whose size is not what their header says (truncated, or not an
+    IDX file at all)."""
+    import math
+    import struct
+    bad = []
+    for name in FASHION_FILES:
+        path = raw / name
+        if not path.exists():
+            continue
+        dims = 3 if "images" in name else 1
+        try:
+            with open(path, "rb") as f:
+                head = f.read(4 + 4 * dims)
+            magic, *shape = struct.unpack(f">I{dims}I", head)
+            ok = magic == 0x800 + dims and path.stat().st_size == len(head) + math.prod(shape)
+        except (OSError, struct.error):
+            ok = False
+        if not ok:
+            bad.append(path)
+    return bad
 
 
 def _online(name: str, make, root: Path, hint: str):
@@ -183,13 +222,17 @@ def load_source(name: str, train: bool, root: Path | None = None) -> tuple[torch
     root = Path(root) if root else default_root()
     cache = root / "prepared" / f"{name}-{'train' if train else 'test'}.pt"
     if cache.exists():
-        try:
-            blob = torch.load(cache, weights_only=True)
+        try:  # digest-checked: a damaged cache is rebuilt from the source, never trusted
+            blob = load_verified(cache)
             return blob["x"], blob["y"]
-        except Exception:
-            cache.unlink()  # a damaged cache is rebuilt, never trusted
+        except (Damaged, OSError, KeyError, TypeError):
+            cache.unlink(missing_ok=True)
     x, y = _SOURCES[name](root, train)
-    atomic_torch_save({"x": x, "y": y}, cache)
+    try:
+        save_verified({"x": x, "y": y}, cache)
+    except OSError as e:
+        raise DataFolderError(f"cannot write the prepared data {cache} ({e.strerror}). Fix: give a writable "
+                              f"data folder with FRAGLIB_DATA") from e
     return x, y
 
 

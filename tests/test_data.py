@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from fraglib.fileio import load_verified
+
 import fraglib.data as D
 from fraglib.config import RunConfig
 
@@ -27,7 +29,7 @@ def test_imbalance_counts_match_design():
 def test_ratio_below_one_is_refused(ratio):
     with pytest.raises(ValueError, match="must be >= 1"):
         D.imbalance_counts(100, 10, ratio)
-    with pytest.raises(ValueError, match="must be >= 1"):
+    with pytest.raises(ValueError, match="must be a finite number >= 1"):
         RunConfig.make("fashion-mnist", "ce", ratio)
 
 
@@ -111,7 +113,29 @@ def test_damaged_prepared_cache_is_rebuilt(tmp_path, monkeypatch):
     cache.parent.mkdir(parents=True)
     cache.write_bytes(b"half a file")
     x, _ = D.load_source("fashion-mnist", True, tmp_path / "root")
-    assert len(x) == 20 and torch.load(cache, weights_only=True)["x"].shape == x.shape
+    assert len(x) == 20 and load_verified(cache)["x"].shape == x.shape
+    # one flipped byte in a well-formed cache: loaded as is before digests, now rebuilt
+    blob = bytearray(cache.read_bytes())
+    blob[-200] ^= 0xFF
+    cache.write_bytes(bytes(blob))
+    x2, _ = D.load_source("fashion-mnist", True, tmp_path / "root")
+    assert torch.equal(x2, x) and load_verified(cache)["x"].shape == x.shape
+
+
+def test_a_truncated_idx_file_is_named_and_extracted_again(tmp_path, monkeypatch, capsys):
+    make_fashion_gz(tmp_path / "debian", 2, 1)
+    monkeypatch.setenv("FRAGLIB_FASHION_MNIST_DIR", str(tmp_path / "debian"))
+    x, _ = D.load_source("fashion-mnist", True, tmp_path / "root")
+    raw = tmp_path / "root" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte"
+    raw.write_bytes(raw.read_bytes()[:100])
+    (tmp_path / "root" / "prepared" / "fashion-mnist-train.pt").unlink()
+    x2, _ = D.load_source("fashion-mnist", True, tmp_path / "root")
+    assert torch.equal(x, x2) and f"{raw} is damaged" in capsys.readouterr().out
+    raw.write_bytes(raw.read_bytes()[:100])                      # and with no intact copy to extract
+    (tmp_path / "root" / "prepared" / "fashion-mnist-train.pt").unlink()
+    monkeypatch.setenv("FRAGLIB_FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(D.DatasetMissing, match="train-images-idx3-ubyte"):
+        D.load_source("fashion-mnist", True, tmp_path / "root")
 
 
 def test_cifar10_loads_from_its_real_format(tmp_path, monkeypatch):

@@ -243,3 +243,17 @@ def test_a_relative_store_is_resolved_once(tmp_path, monkeypatch):
     root = R.RunStore().root
     monkeypatch.chdir(REPO)
     assert root == tmp_path / "rel-runs" and root.is_absolute()
+
+
+def test_a_read_only_store_or_data_folder_is_one_line(tmp_path, monkeypatch, capsys):
+    """Probes: a missing run in a read-only store, a read-only data folder: tracebacks or raw
+    library messages. (Simulated: the tests may run as root, whom permissions do not stop.)"""
+    from fraglib.__main__ import main
+
+    def read_only(self, *a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    code = main(["train", "--profile", "tiny", "--runs", str(tmp_path / "ro-runs"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Permission denied" in err and "ro-runs" in err and "Fix:" in err
+    assert len(err.strip().splitlines()) == 1

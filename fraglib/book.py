@@ -62,6 +62,14 @@ def matrix_configs(profile: str, seed: int = 0) -> list[tuple[tuple, RunConfig, 
     return [((d, l, r), *study_configs(d, l, r, profile, seed)) for d, l, r in MATRIX[profile]]
 
 
+def collapse_configs(profile: str, seeds) -> list[RunConfig]:
+    """The cross-entropy runs of RQ5's Minority Collapse section: the matrix's first dataset at
+    each of COLLAPSE_RATIOS, for every seed."""
+    from .config import COLLAPSE_RATIOS
+    dataset = MATRIX[profile][0][0]
+    return [study_configs(dataset, "ce", r, profile, s)[1] for s in seeds for r in COLLAPSE_RATIOS[profile]]
+
+
 def check_seeds(seeds) -> int:
     """The number of seeds per configuration: a whole number >= 1."""
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
@@ -258,6 +266,8 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     seed_list = sorted({seed, *range(seeds)})
     by_seed = {s: matrix_configs(profile, s) for s in seed_list}
     configs = [c for m in by_seed.values() for _, bal, imb in m for c in (bal, imb)]
+    extra = collapse_configs(profile, seed_list)   # RQ5's Minority Collapse section
+    configs += extra
     n_runs = len({c.digest() for c in configs})
     print(f"[1/3] the {profile} matrix: {n_runs} runs for {seeds} seed(s) (stored runs are loaded), "
           f"{workers} workers")
@@ -273,6 +283,7 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
             params = dict(dataset=dataset, loss=loss, imbalance_ratio=float(ratio), profile=profile,
                           seed=seed, seeds=seeds)
             runs = [run_identity(store, c) for m in by_seed.values() for c in m[i][1:]]
+            runs += [run_identity(store, c) for c in extra] if chapter == "rq5_weights" else []
             pages.append(dict(chapter=chapter, out=out_dir / chapter / f"{dataset}-{loss}.ipynb",
                               title=f"{SHORT[chapter]} · {dataset} · {loss} · {ratio:g}:1 ({profile})",
                               parameters=params, cwd=root, key=page_key(chapter, params, runs, code)))

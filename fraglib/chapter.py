@@ -129,6 +129,24 @@ def verdict(study: Study, rq: str, seeds: int = 1):
     return claims.across_seeds(per_seed).style.hide(axis="index")
 
 
+def collapse(study: Study):
+    """RQ5's Minority Collapse section: the figures (glued as `collapse_<field>`), a chart and its
+    own verdict table (glued sentence: `collapse_verdict`)."""
+    from IPython.display import display
+    from myst_nb import glue
+    from .figures import collapse_figures
+    fig = collapse_figures(study)
+    for name, value in fig.scalars().items():
+        glue_number(f"collapse_{name}", value, ".0f" if name == "ratio_max" else None)
+    checks = claims.judge(claims.collapse_claims(fig), study.in_regime)
+    glue("collapse_verdict", Markdown(claims.sentence(checks)), display=False)
+    display(figure(charts.collapse_lines(fig), "Figure 5.3. Mean pairwise cosine of the minority classes' "
+                   "(the last half of the imbalance order) and the majority classes' classifier rows "
+                   "and class-mean fe, cross-entropy runs at each ratio (Fang et al.'s Minority "
+                   "Collapse)."))
+    return claims.table(checks)
+
+
 def per_run(balanced, imbalanced, figures=None, names: tuple[str, str] | None = None, **columns) -> pd.DataFrame:
     """A long frame of one per-class array for each run, tagged by model (for faceted charts);
     with `figures` and the two arrays' field `names`, their 95% bootstrap intervals (lo, hi)."""

@@ -329,3 +329,21 @@ def ranked_lines(balanced, imbalanced, y_title: str) -> alt.Chart:
     """Figs. 4-5 and 7: each class's sorted top values, one panel per run."""
     return class_lines(ranked_frame(balanced, imbalanced), x="rank", y="value", title="", x_title="rank",
                        y_title=y_title)
+
+
+def collapse_lines(fig) -> alt.Chart:
+    """Minority Collapse: mean pairwise cosine of the minority's and the majority's rows against
+    the imbalance ratio, for the classifier's W and for the class-mean fe."""
+    frames = []
+    for operand, mino, majo in (("W rows", fig.w_minority, fig.w_majority),
+                                ("class-mean fe", fig.fe_minority, fig.fe_majority)):
+        for group, values in (("minority classes", mino), ("majority classes", majo)):
+            frames.append(pd.DataFrame({"ratio": [f"{r:g}:1" for r in fig.ratios], "cosine": values,
+                                        "classes": group, "operand": operand}))
+    df = pd.concat(frames, ignore_index=True)
+    order = [f"{r:g}:1" for r in fig.ratios]
+    return alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("ratio:O", sort=order, title="imbalance ratio (1:1 = the balanced reference)"),
+        y=alt.Y("cosine:Q", title="mean pairwise cosine"), color=alt.Color("classes:N", title=None),
+        tooltip=["operand", "ratio", "classes", alt.Tooltip("cosine:Q", format=".3f")],
+    ).properties(width=FACET_W, height=200).facet(column=alt.Column("operand:N", title=None))

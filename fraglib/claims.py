@@ -217,6 +217,23 @@ def eos_claims(o: EOS, p: EOS) -> list[Claim]:
     ]
 
 
+def collapse_claims(o) -> list[Claim]:
+    """RQ5's Minority Collapse section (Fang et al.; not a claim of the fragility paper)."""
+    r = f"{o.ratio_max:g}:1"
+    return [
+        claim("RQ5", f"Minority Collapse: the minority classes' W rows turn towards each other as imbalance "
+                     f"grows (mean pairwise cosine, balanced → {r})", "rises (Fang et al.)",
+              f"{fmt(o.w_minority_bal)} → {fmt(o.w_minority_max)}", o,
+              lambda f: f.w_minority_max > f.w_minority_bal),
+        claim("RQ5", "... more than the majority classes' rows do (minority minus majority cosine)",
+              "rises (Fang et al.)", f"{fmt(o.w_excess_bal)} → {fmt(o.w_excess_max)}", o,
+              lambda f: f.w_excess_max > f.w_excess_bal),
+        claim("RQ5", f"... and so do their class-mean fe (minority minus majority cosine, balanced → {r})",
+              "–", f"{fmt(o.fe_excess_bal)} → {fmt(o.fe_excess_max)}", o,
+              lambda f: f.fe_excess_max > f.fe_excess_bal),
+    ]
+
+
 CHECKS = {"RQ1": rq1_claims, "RQ2": rq2_claims, "RQ3": rq3_claims, "RQ4": rq4_claims,
           "RQ5": rq5_claims, "RQ6": rq6_claims, "RQ7": rq7_claims, "EOS": eos_claims}
 

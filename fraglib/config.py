@@ -187,6 +187,8 @@ class RunConfig:
     ldam_scale: float = 30.0           # cosine head scale s
     drw_beta: float = 0.9999           # class-balanced weights' beta for DRW
     cdt_gamma: float = 0.2             # CDT temperature exponent: a_c = (n_max / n_c) ** gamma
+    procrustean: str = "none"          # Procrustean mixing (our interpretation): none | input | feature
+    procrustean_strength: float = 0.5  # mixing weight of the largest class (the smallest: 0)
     regime: Regime = field(default_factory=Regime)
 
     def __post_init__(self):
@@ -201,6 +203,10 @@ class RunConfig:
             object.__setattr__(self, "regime",
                                dataclasses.replace(self.regime, precision=resolve_precision("auto")))
         check_choice("selection", self.selection, SELECTIONS)
+        from .procrustean import SITES
+        check_choice("procrustean mixing site", self.procrustean, SITES)
+        if not 0 <= self.procrustean_strength < 1:
+            raise ValueError(f"procrustean_strength must lie in [0, 1), got {self.procrustean_strength!r}")
         for name in ("seed", "data_seed"):
             object.__setattr__(self, name, whole_number(name, getattr(self, name), 0, SEED_MAX))
         try:
@@ -252,7 +258,15 @@ class RunConfig:
 
     # -- identity ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        d = json.loads(json.dumps(dataclasses.asdict(self)))
+        if self.procrustean == "none":  # runs made before the option keep their identity
+            d.pop("procrustean"), d.pop("procrustean_strength")
+        return d
+
+    @property
+    def method(self) -> str:
+        """The loss, and the Procrustean mixing where there is one (e.g. "ce+procrustean-input")."""
+        return self.loss if self.procrustean == "none" else f"{self.loss}+procrustean-{self.procrustean}"
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
@@ -274,20 +288,24 @@ class RunConfig:
     def key(self) -> str:
         """Readable relative folder: dataset/profile/ratio/loss/seed-hash."""
         ratio = "balanced" if self.balanced else f"ratio={self.imbalance_ratio:g}-{self.imbalance_type}"
-        return (f"{self.dataset}/{self.profile}/{ratio}/loss={self.loss}/"
+        return (f"{self.dataset}/{self.profile}/{ratio}/loss={self.method}/"
                 f"seed={self.seed}-{self.regime.precision}-{self.digest()}")
 
     def label(self) -> str:
         ratio = "balanced" if self.balanced else f"{self.imbalance_ratio:g}:1 {self.imbalance_type}"
-        return (f"{self.dataset} · {self.loss} · {ratio} · {self.profile} · {self.regime.precision} · "
+        return (f"{self.dataset} · {self.method} · {ratio} · {self.profile} · {self.regime.precision} · "
                 f"seed {self.seed}")
 
 
 # profile -> the configurations (dataset, loss, imbalance ratio) of the book's papermill matrix;
 # every loss of a dataset shares one balanced cross-entropy reference (study.py)
 MATRIX = {
-    "tiny": [("fashion-mnist", "ce", 100), ("fashion-mnist", "ldam-drw", 100)],
-    "quick": [("fashion-mnist", loss, 100) for loss in ("ce", "focal", "ldam-drw")],
-    "paper": [("cifar10", loss, 100) for loss in ("ce", "focal", "ldam-drw")]
+    "tiny": [("fashion-mnist", "ce", 100), ("fashion-mnist", "ldam-drw", 100), ("fashion-mnist", "cdt", 100)],
+    "quick": [("fashion-mnist", loss, 100) for loss in ("ce", "focal", "ldam-drw", "cdt")],
+    "paper": [("cifar10", loss, 100) for loss in ("ce", "focal", "ldam-drw", "cdt")]
              + [("svhn", "ce", 100), ("celeba", "ce", 20)],
 }
+
+# RQ5's Minority Collapse section: cross-entropy runs of the matrix's first dataset at these
+# ratios, beside its balanced reference (trained with the matrix by `python -m fraglib book`)
+COLLAPSE_RATIOS = {"tiny": (10, 100), "quick": (10, 100), "paper": (10, 100)}

@@ -24,6 +24,11 @@ from .heads import HeadRegime, fit_linear_head, head_bac
 from .measures import class_means, per_class_accuracy
 
 SAMPLERS = ("none", "crt", "ros", "smote", "eos")
+# where EOS draws the partner of a minority sample: "enemies", the paper's definition (its k
+# nearest neighbours of *other* classes); "authors", what the authors' code does (one of its k
+# nearest neighbours of *any* class, and through an index slip, the first of them being the
+# point itself, sometimes the point itself)
+NEIGHBOURHOODS = ("enemies", "authors")
 
 
 # -- the generalization gap --------------------------------------------------------------------
@@ -50,18 +55,22 @@ def _deficits(y, num_classes):
     return counts, counts.max() - counts
 
 
-def eos_samples(fe, y, num_classes: int, k: int = 10, seed: int = 0):
+def eos_samples(fe, y, num_classes: int, k: int = 10, seed: int = 0, neighbourhood: str = "enemies"):
     """Synthetic points for every class short of the largest, with their provenance.
 
     Returns (points, labels, base_index, enemy_index, lam): point = fe[base] + lam * (fe[enemy] -
-    fe[base]), with y[enemy] != y[base] and enemy among base's k nearest enemies, 0 < lam < 1."""
+    fe[base]), 0 < lam < 1, with enemy among base's k nearest enemies (y[enemy] != y[base]); with
+    `neighbourhood="authors"`, among base's k nearest neighbours of any class, itself included."""
     from sklearn.neighbors import NearestNeighbors
+    if neighbourhood not in NEIGHBOURHOODS:
+        raise ValueError(f"Unknown EOS neighbourhood {neighbourhood!r}; valid choices: {', '.join(NEIGHBOURHOODS)}")
     fe, y = np.asarray(fe, np.float64), np.asarray(y)
     rng = np.random.default_rng(seed)
     _, deficit = _deficits(y, num_classes)
     points, labels, bases, enemies, lams = [], [], [], [], []
     for c in np.flatnonzero(deficit):
-        members, others = np.flatnonzero(y == c), np.flatnonzero(y != c)
+        members = np.flatnonzero(y == c)
+        others = np.flatnonzero(y != c) if neighbourhood == "enemies" else np.arange(len(y))
         kk = min(k, len(others))
         nn = NearestNeighbors(n_neighbors=kk).fit(fe[others])
         _, nbr = nn.kneighbors(fe[members])                 # (n_c, kk) indices into `others`
@@ -79,7 +88,7 @@ def eos_samples(fe, y, num_classes: int, k: int = 10, seed: int = 0):
             np.concatenate(enemies), np.concatenate(lams))
 
 
-def resample(name: str, fe, y, num_classes: int, seed: int = 0, k: int = 10):
+def resample(name: str, fe, y, num_classes: int, seed: int = 0, k: int = 10, neighbourhood: str = "enemies"):
     """Phase 2: a re-balanced (fe, y) by the named sampler."""
     if name not in SAMPLERS:
         raise ValueError(f"Unknown sampler {name!r}; valid choices: {', '.join(SAMPLERS)}")
@@ -92,7 +101,7 @@ def resample(name: str, fe, y, num_classes: int, seed: int = 0, k: int = 10):
         idx = np.concatenate([rng.choice(np.flatnonzero(y == c), per) for c in range(num_classes)])
         return fe[idx], y[idx]
     if name == "eos":
-        pts, lab, *_ = eos_samples(fe, y, num_classes, k, seed)
+        pts, lab, *_ = eos_samples(fe, y, num_classes, k, seed, neighbourhood)
         return np.concatenate([fe, pts]), np.concatenate([y, lab])
     from imblearn.over_sampling import SMOTE, RandomOverSampler
     if name == "ros":
@@ -104,13 +113,13 @@ def resample(name: str, fe, y, num_classes: int, seed: int = 0, k: int = 10):
 # -- phase 3 -----------------------------------------------------------------------------------
 
 def compare(fe_train, y_train, fe_test, y_test, num_classes: int, samplers=SAMPLERS, seed: int = 0,
-            k: int = 10, regime: HeadRegime = HeadRegime()) -> list[dict]:
+            k: int = 10, regime: HeadRegime = HeadRegime(), neighbourhood: str = "enemies") -> list[dict]:
     """Phases 2 and 3 for each sampler: test BAC, per-class accuracy, test predictions, sizes and
     seconds."""
     rows = []
     for name in samplers:
         t0 = time.perf_counter()
-        fe_b, y_b = resample(name, fe_train, y_train, num_classes, seed, k)
+        fe_b, y_b = resample(name, fe_train, y_train, num_classes, seed, k, neighbourhood)
         t1 = time.perf_counter()
         W, b = fit_linear_head(fe_b, y_b, num_classes, seed=seed, regime=regime)
         t2 = time.perf_counter()

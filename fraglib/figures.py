@@ -466,6 +466,7 @@ class EOS(Figures):
     e2e_bac: float | None = None          # phase 1 alone: the end-to-end imbalanced model
     eos_bac: float | None = None          # phases 2-3 with EOS
     best_other_bac: float | None = None   # the best of ROS, SMOTE and cRT
+    eos_authors_bac: float | None = None  # EOS with the authors' code's neighbourhood (any class, itself)
     gap: Array = _arr()                   # (C,) imbalanced run
     bal_gap: Array = _arr()
     spread_train: Array = _arr()
@@ -475,14 +476,19 @@ class EOS(Figures):
 
 def eos_rows(run, k_enemies: int = 10) -> list[dict]:
     """Phases 2-3 for every sampler on a run's training fe (cached in derived/eos.json), with
-    each sampler's test predictions (for the bootstrap)."""
+    each sampler's test predictions (for the bootstrap); then EOS again with the neighbourhood
+    of the authors' code (derived/eos-authors.json), as sampler "eos-authors"."""
     from . import eos
-    def compute():
+
+    def compute(samplers, neighbourhood):
         e = run.embeddings()
-        return eos.compare(e.fe_train, e.y_train, e.fe_test, e.y_test, e.num_classes, seed=run.config.seed,
-                           k=k_enemies)
-    return run.derived("eos", {"k_enemies": k_enemies, "samplers": list(eos.SAMPLERS), "rows": "bac+pred"},
-                       compute)
+        return eos.compare(e.fe_train, e.y_train, e.fe_test, e.y_test, e.num_classes, samplers=samplers,
+                           seed=run.config.seed, k=k_enemies, neighbourhood=neighbourhood)
+    rows = run.derived("eos", {"k_enemies": k_enemies, "samplers": list(eos.SAMPLERS), "rows": "bac+pred"},
+                       lambda: compute(eos.SAMPLERS, "enemies"))
+    authors = run.derived("eos-authors", {"k": k_enemies, "neighbourhood": "authors"},
+                          lambda: compute(("eos",), "authors"))
+    return rows + [dict(authors[0], sampler="eos-authors")]
 
 
 def eos_figures(study, k_enemies: int = 10) -> EOS:
@@ -500,12 +506,58 @@ def eos_figures(study, k_enemies: int = 10) -> EOS:
     bac_rs = {r["sampler"]: rs.test_imb.bac(np.asarray(r["pred"]) == ei.y_test) for r in rows}
     boot = {"gap": gap_rs, "gap_majority": gap_rs[:, maj], "gap_minority": gap_rs[:, mnr],
             "e2e_bac": rs.test_imb.bac(ei.pred_test == ei.y_test), "eos_bac": bac_rs["eos"],
-            "best_other_bac": np.max([bac_rs[s] for s in others], axis=0)}
+            "best_other_bac": np.max([bac_rs[s] for s in others], axis=0), "eos_authors_bac": bac_rs["eos-authors"]}
     return EOS(gap_majority=float(gi["mean_gap"][maj]), gap_minority=float(gi["mean_gap"][mnr]),
                e2e_bac=100 * study.imbalanced.metrics["test_bac"], eos_bac=bac["eos"],
-               best_other_bac=max(bac[s] for s in others), gap=gi["mean_gap"],
+               best_other_bac=max(bac[s] for s in others), eos_authors_bac=bac["eos-authors"], gap=gi["mean_gap"],
                bal_gap=gb["mean_gap"], spread_train=gi["spread_train"], spread_test=gi["spread_test"],
                samplers=tuple(rows), boot=boot)
+
+
+# -- RQ5's Minority Collapse section -------------------------------------------------------------
+@dataclass(frozen=True)
+class Collapse(Figures):
+    """Minority Collapse (Fang et al.): as imbalance grows, the minority classes' classifier rows
+    (and class-mean fe) turn towards each other. Minority = the last C//2 classes of the
+    imbalance order, majority = the first C//2; cross-entropy runs at each ratio (1 = the
+    balanced reference). Cosines of trained weights: exact for each run (no bootstrap)."""
+
+    ratio_max: float | None = None
+    w_minority_bal: float | None = None   # mean pairwise cosine of the minority's W rows, balanced run
+    w_minority_max: float | None = None   # ... at the largest ratio
+    w_excess_bal: float | None = None     # minority's mean cosine minus the majority's, balanced run
+    w_excess_max: float | None = None
+    fe_minority_bal: float | None = None  # the same for the class-mean fe
+    fe_minority_max: float | None = None
+    fe_excess_bal: float | None = None
+    fe_excess_max: float | None = None
+    ratios: tuple = ()
+    w_minority: Array = _arr()            # (len(ratios),) one value per ratio
+    w_majority: Array = _arr()
+    fe_minority: Array = _arr()
+    fe_majority: Array = _arr()
+
+
+def collapse_figures(study, ratios=None) -> Collapse:
+    from .config import COLLAPSE_RATIOS
+    ratios = tuple(sorted(ratios or COLLAPSE_RATIOS[study.profile]))
+    C = study.embeddings()[1].num_classes
+    minority, majority = range(C - C // 2, C), range(C // 2)
+    out = {k: [] for k in ("w_minority", "w_majority", "fe_minority", "fe_majority")}
+    for run in [study.balanced] + [study.run_at(r) for r in ratios]:
+        e = run.embeddings()
+        w = M.minority_collapse(e.weight, minority, majority)
+        f = M.minority_collapse(M.class_means(e.fe_train, e.y_train, C), minority, majority)
+        out["w_minority"].append(w["minority"]), out["w_majority"].append(w["majority"])
+        out["fe_minority"].append(f["minority"]), out["fe_majority"].append(f["majority"])
+    a = {k: np.array(v) for k, v in out.items()}
+    return Collapse(ratio_max=ratios[-1], ratios=(1.0, *ratios),
+                    w_minority_bal=float(a["w_minority"][0]), w_minority_max=float(a["w_minority"][-1]),
+                    w_excess_bal=float(a["w_minority"][0] - a["w_majority"][0]),
+                    w_excess_max=float(a["w_minority"][-1] - a["w_majority"][-1]),
+                    fe_minority_bal=float(a["fe_minority"][0]), fe_minority_max=float(a["fe_minority"][-1]),
+                    fe_excess_bal=float(a["fe_minority"][0] - a["fe_majority"][0]),
+                    fe_excess_max=float(a["fe_minority"][-1] - a["fe_majority"][-1]), **a)
 
 
 FIGURES = {"RQ1": rq1, "RQ2": rq2, "RQ3": rq3, "RQ4": rq4, "RQ5": rq5, "RQ6": rq6, "RQ7": rq7,

@@ -257,3 +257,32 @@ def identity_overlap(members_a, members_b, present=None) -> np.ndarray:
     if present is not None:
         share = np.where(present, share, np.nan)
     return share
+
+
+# -- Minority Collapse (Fang et al., the Layer-Peeled Model) -------------------------------------
+
+
+def pairwise_cosine(rows) -> np.ndarray:
+    """(k, k) cosine similarity between the rows of a (k, H) matrix."""
+    rows = np.asarray(rows, np.float64)
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return unit @ unit.T
+
+
+def mean_pairwise_cosine(rows) -> float:
+    """The mean cosine over distinct pairs of rows (nan for fewer than two rows)."""
+    k = len(rows)
+    if k < 2:
+        return float("nan")
+    cos = pairwise_cosine(rows)
+    return float(cos[~np.eye(k, dtype=bool)].mean())
+
+
+def minority_collapse(matrix, minority, majority) -> dict:
+    """How far the minority classes' rows (classifier weights W, or class-mean fe) have collapsed
+    towards each other: the mean pairwise cosine among the minority rows, among the majority
+    rows, and their difference (collapse: the minority's cosine rises towards 1 while the
+    majority's stays put)."""
+    matrix = np.asarray(matrix, np.float64)
+    mino, majo = mean_pairwise_cosine(matrix[list(minority)]), mean_pairwise_cosine(matrix[list(majority)])
+    return {"minority": mino, "majority": majo, "excess": mino - majo}

@@ -63,6 +63,7 @@ class Study:
                  seed: int = 0, store: RunStore | None = None, progress: bool = True,
                  balanced_per_loss: bool = False, n_resamples: int | None = None, **overrides):
         store = store or RunStore()
+        self.store = store
         bal_cfg, imb_cfg = study_configs(dataset, loss, imbalance_ratio, profile, seed,
                                          balanced_per_loss, **overrides)
         self.dataset, self.loss, self.profile, self.seed = dataset, loss, profile, seed
@@ -121,6 +122,13 @@ class Study:
         if self._embeddings is None:
             self._embeddings = (self.balanced.embeddings(), self.imbalanced.embeddings())
         return self._embeddings
+
+    def run_at(self, ratio: float, loss: str = "ce") -> Run:
+        """The imbalanced run of this study's dataset, profile and seed at another ratio (and
+        loss), trained if the store lacks it."""
+        store = self._args["store"]
+        config = study_configs(self.dataset, loss, ratio, self.profile, self.seed)[1]
+        return store.get(config, progress=self._args["progress"])
 
     def with_seed(self, seed: int) -> "Study":
         """The same study trained with another seed (this one where the seed is its own)."""

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from .config import RunConfig
 from .data import RunData, augment, normalize
 from .fileio import Damaged, load_verified, save_verified
+from .procrustean import feature_mixing, mix, mix_strength
 from .losses import build_loss, uses_cosine_head
 from .measures import balanced_accuracy, per_class_accuracy
 from .models import Net, build_model
@@ -76,6 +77,24 @@ class Interrupted(RuntimeError):
     """Raised by `train(stop_after_epoch=...)`: stands in for a killed process in tests."""
 
 
+def major_classes(num_classes: int) -> int:
+    """How many classes count as *major* in the per-class history: the first half of the imbalance
+    order (under step imbalance exactly the large classes; under exponential, the larger half)."""
+    return num_classes // 2
+
+
+def batch_class_sums(logits: torch.Tensor, y: torch.Tensor, fe_grad: torch.Tensor, num_classes: int,
+                     num_major: int) -> torch.Tensor:
+    """(4, C) per-class sums over one batch: instances, correct predictions, predictions of a major
+    class (0 .. num_major-1), and the norm of each instance's own loss gradient with respect to
+    its fe (`fe_grad` is the gradient of the batch's mean loss, so each row is scaled by the batch
+    size)."""
+    pred = logits.detach().argmax(1)
+    norms = fe_grad.detach().float().norm(dim=1) * len(y)
+    rows = [torch.ones_like(norms), (pred == y).float(), (pred < num_major).float(), norms]
+    return torch.stack([torch.bincount(y, weights=r, minlength=num_classes) for r in rows])
+
+
 def new_model(config: RunConfig, data: RunData) -> Net:
     torch.manual_seed(config.seed)  # weight init is the only user of the global generator
     return build_model(config.model, data.spec.channels, data.num_classes,
@@ -110,6 +129,8 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
 
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
     n = len(x_train)
+    C, num_major = data.num_classes, major_classes(data.num_classes)
+    lam = mix_strength(data.train_counts(), config.procrustean_strength)
     for epoch in range(state["epoch"], reg.epochs):
         t0 = time.perf_counter()
         for group in opt.param_groups:
@@ -118,8 +139,7 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
         perm = torch.randperm(n, generator=gen).to(device)
         model.train()
         total_loss = torch.zeros((), device=device)
-        class_seen = torch.zeros(data.num_classes, device=device)
-        class_correct = torch.zeros(data.num_classes, device=device)
+        sums = torch.zeros(4, C, device=device)   # seen, correct, predicted major, |dL/dfe|
         steps = range(0, n, reg.batch_size)
         bar = tqdm(steps, desc=f"epoch {epoch + 1}/{reg.epochs}", unit="batch", disable=not progress,
                    leave=False)
@@ -128,16 +148,19 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
             xb = normalize(augment(x_train[idx], reg.crop_padding, reg.flip, gen), data.spec)
             xb = xb.contiguous(memory_format=torch.channels_last)
             yb = y_train[idx]
-            with autocast(device, reg.precision):
-                logits = model(xb)
+            if config.procrustean == "input":
+                xb = mix(xb, yb, lam, gen)
+            with autocast(device, reg.precision), (
+                    feature_mixing(model, yb, lam, gen) if config.procrustean == "feature" else nullcontext()):
+                fe = model.features(xb)
+                fe.retain_grad()
+                logits = model.head(fe)
             loss = loss_fn(logits, yb, epoch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total_loss += loss.detach() * len(idx)
-            class_seen += torch.bincount(yb, minlength=data.num_classes)
-            class_correct += torch.bincount(yb, weights=(logits.argmax(1) == yb).float(),
-                                            minlength=data.num_classes)
+            sums += batch_class_sums(logits, yb, fe.grad, C, num_major)
         bar.close()
         loop_seconds = time.perf_counter() - t0
         pred = predict(model, x_sel, data.spec, device, reg.precision).argmax(1).numpy()
@@ -146,11 +169,15 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
         state["seconds"] += seconds
         state["loop_seconds"] += loop_seconds
         state["images"] += n
-        class_acc = (class_correct / class_seen.clamp(min=1)).cpu()
+        per_class = (sums[1:] / sums[0].clamp(min=1)).cpu()
         state["history"].append({"epoch": epoch, "lr": reg.lr_at(epoch), "loss": total_loss.item() / n,
-                                 "train_acc_augmented": class_correct.sum().item() / n,
+                                 "train_acc_augmented": sums[1].sum().item() / n,
                                  # per class, from the training pass itself (augmented, train mode)
-                                 "train_class_acc_augmented": [round(a, 6) for a in class_acc.tolist()],
+                                 "train_class_acc_augmented": [round(a, 6) for a in per_class[0].tolist()],
+                                 # share of the class's images predicted as a major class (0 .. C//2-1)
+                                 "major_share": [round(a, 6) for a in per_class[1].tolist()],
+                                 # mean norm of each image's loss gradient with respect to its fe
+                                 "fe_grad_norm": [round(a, 6) for a in per_class[2].tolist()],
                                  f"{config.selection}_bac": sel_bac, "seconds": seconds,
                                  "train_loop_seconds": loop_seconds})
         if epoch >= reg.select_from_epoch and sel_bac > state["best_bac"]:

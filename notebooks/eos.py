@@ -73,6 +73,12 @@ chapter.figure(chart, "Figure E.2. Test BAC after phase 3, by phase-2 sampler, "
 # %% [markdown]
 # If EOS helps as its authors report, its bar stands above every other sampler's and above the
 # end-to-end network's; the table gives each sampler's size and cost.
+#
+# The paper defines EOS with a point's nearest *enemies*; the authors' code instead draws the
+# partner among a point's nearest neighbours of *any* class, and through an index slip the
+# nearest of those is the point itself ({ref}`methods <methods-eos>`). The bar `eos-authors`
+# is that neighbourhood: {glue:md}`eos_authors_bac`% against {glue:md}`eos_bac`% with the
+# paper's definition.
 
 # %%
 table

@@ -64,6 +64,24 @@ rows = {"w_sum_majority": "top-10 |W| sum, majority",
 chapter.beside_paper(study, rq, rows)
 
 # %% [markdown]
+# ## Minority Collapse
+#
+# Fang et al.'s Layer-Peeled Model {cite}`fang2021layerpeeled` predicts that, as imbalance grows,
+# the classifier rows of the minority classes collapse towards one direction, so that the
+# network can no longer tell those classes apart. We measure the mean pairwise cosine of the
+# minority classes' rows (the last half of the imbalance order) and of the majority classes'
+# rows, and the same for their class-mean fe, in cross-entropy runs of this dataset at several
+# ratios beside the balanced reference. From the balanced run to {glue:md}`collapse_ratio_max`:1
+# the minority rows' mean cosine goes from {glue:md}`collapse_w_minority_bal` to
+# {glue:md}`collapse_w_minority_max`. These are cosines of trained weights, exact for each run;
+# only seeds vary them.
+
+# %% tags=["remove-input"]
+chapter.collapse(study)
+
+# %% [markdown]
+# {glue:md}`collapse_verdict`
+#
 # ## Verdict
 
 # %%

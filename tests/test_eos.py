@@ -75,3 +75,17 @@ def test_compare_reports_every_sampler():
     for r in rows:
         assert 0 <= r["bac"] <= 1 and len(r["class_acc"]) == 3 and r["sampling_seconds"] >= 0
     assert max(r["bac"] for r in rows) > 0.9  # well-separated blobs
+
+
+def test_the_authors_neighbourhood_takes_any_class_and_sometimes_the_point_itself():
+    """The authors' code: partners among the k nearest neighbours of any class, the point itself
+    first among them (an index slip), so some synthetic points are copies of their base."""
+    fe, y = _imbalanced()
+    k = 4
+    _, lab, base, partner, _ = eos.eos_samples(fe, y, 3, k=k, seed=0, neighbourhood="authors")
+    assert (partner == base).any() and (y[partner] == lab).any()       # itself, and same-class partners
+    for b, p in zip(base, partner):                                    # among its k nearest of any class
+        d = np.linalg.norm(fe - fe[b], axis=1)
+        assert p in np.argsort(d)[:k]
+    with pytest.raises(ValueError, match="enemies, authors"):
+        eos.eos_samples(fe, y, 3, neighbourhood="near")

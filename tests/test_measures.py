@@ -157,3 +157,15 @@ def test_permuting_feature_indices_permutes_members(seed, N, H, C):
     assert [set(p[m]) for m in new_members.tolist()] == [set(m) for m in M.top_k_members(fe, k).tolist()]
     assert np.array_equal(M.instance_top_k(fe[:, p], W[:, p], b), M.instance_top_k(fe, W, b))
     assert np.array_equal(M.features_to_describe(new), M.features_to_describe(old))
+
+
+def test_minority_collapse_on_hand_made_weights():
+    from fraglib.measures import mean_pairwise_cosine, minority_collapse
+    # majority rows orthogonal (cos 0); minority rows nearly one direction (collapsed)
+    W = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0.1], [0, 0, 1.0, -0.1], [0, 0, 1.0, 0]])
+    out = minority_collapse(W, minority=[2, 3, 4], majority=[0, 1])
+    assert out["majority"] == pytest.approx(0.0) and out["minority"] > 0.98 and out["excess"] > 0.98
+    # a regular simplex of 3 rows (no collapse): every pairwise cosine is -1/2
+    simplex = np.array([[1.0, 0], [-0.5, np.sqrt(3) / 2], [-0.5, -np.sqrt(3) / 2]])
+    assert mean_pairwise_cosine(simplex) == pytest.approx(-0.5)
+    assert np.isnan(mean_pairwise_cosine(W[:1]))

@@ -62,6 +62,9 @@ def matrix_configs(profile: str, seed: int = 0) -> list[tuple[tuple, RunConfig, 
     return [((d, l, r), *study_configs(d, l, r, profile, seed)) for d, l, r in MATRIX[profile]]
 
 
+PROCRUSTEAN_SITE, PROCRUSTEAN_STRENGTH = "feature", 0.5   # the chapter's default (methods page)
+
+
 def collapse_configs(profile: str, seeds) -> list[RunConfig]:
     """The cross-entropy runs of RQ5's Minority Collapse section: the matrix's first dataset at
     each of COLLAPSE_RATIOS, for every seed."""
@@ -83,7 +86,7 @@ def _worker_init(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_and_measure(config_dict: dict, store_root: str, device: str | None) -> str:
+def _train_and_measure(config_dict: dict, store_root: str, device: str | None, analyse: bool = True) -> str:
     """Worker task: train (or load) one run, extract its embeddings and compute the analyses
     that cost time (RQ1's re-trained head, EOS), so the pages only read; returns its label."""
     from .figures import eos_rows, retrained_bac
@@ -91,13 +94,14 @@ def _train_and_measure(config_dict: dict, store_root: str, device: str | None) -
     config = RunConfig.from_dict(config_dict)
     run = store.get(config, progress=True, device=device)
     run.embeddings(device)
-    if not config.balanced:
+    if analyse and not config.balanced:
         retrained_bac(run)
         eos_rows(run)
     return config.label()
 
 
-def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: str | None = None) -> None:
+def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: str | None = None,
+              analyse: set | None = None) -> None:
     """Train the missing runs, the longest first, in `workers` processes of cores // workers
     threads each (more threads than cores thrash: two 2-thread processes on 2 cores ran 5x
     slower), each run's embeddings and costly analyses with it."""
@@ -118,13 +122,14 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
     workers = 1 if pick_device(device).type == "cuda" else max(1, min(workers, len(missing)))
     if workers == 1:
         for c in tqdm(unique, desc="runs", unit="run"):
-            _train_and_measure(c.to_dict(), str(store.root), device)
+            _train_and_measure(c.to_dict(), str(store.root), device, analyse is None or c.digest() in analyse)
         return
     threads = max(1, cores() // workers)
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
                                 initargs=(threads,)) as pool:
-        futures = [pool.submit(_train_and_measure, c.to_dict(), str(store.root), device) for c in unique]
+        futures = [pool.submit(_train_and_measure, c.to_dict(), str(store.root), device,
+                               analyse is None or c.digest() in analyse) for c in unique]
         for f in tqdm(cf.as_completed(futures), total=len(futures), desc="runs", unit="run"):
             tqdm.write(f"ready: {f.result()}")
 
@@ -249,7 +254,7 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     check_choice("profile", profile, tuple(MATRIX))
     seeds = check_seeds(seeds)
     for name in only or ():
-        check_choice("chapter", name, chapters())
+        check_choice("chapter", name, chapters() + ["procrustean"])
     workers = workers or cores()
     root = Path(root) if root else REPO
     if root != REPO:  # a book elsewhere (tests): copy the book's own sources
@@ -267,11 +272,15 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     by_seed = {s: matrix_configs(profile, s) for s in seed_list}
     configs = [c for m in by_seed.values() for _, bal, imb in m for c in (bal, imb)]
     extra = collapse_configs(profile, seed_list)   # RQ5's Minority Collapse section
-    configs += extra
+    from .figures import procrustean_configs
+    procrustean = list(procrustean_configs(MATRIX[profile][0][0], profile, seed, PROCRUSTEAN_SITE,
+                                           PROCRUSTEAN_STRENGTH).values())
+    configs += extra + procrustean
     n_runs = len({c.digest() for c in configs})
     print(f"[1/3] the {profile} matrix: {n_runs} runs for {seeds} seed(s) (stored runs are loaded), "
           f"{workers} workers")
-    train_all(configs, store, workers, device)
+    analyse = {c.digest() for m in by_seed.values() for _, _, c in m}   # RQ1's head and EOS: the matrix's
+    train_all(configs, store, workers, device, analyse)
     t_train = time.time() - t0
 
     code = fraglib_digest()
@@ -293,6 +302,13 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
         pages.append(dict(chapter="compare", out=out_dir / chapter / "all.ipynb",
                           title=f"{SHORT[chapter]} · every configuration ({profile})", parameters=params,
                           cwd=root, key=page_key("compare", params, all_runs, code)))
+    if not only or "procrustean" in only:   # one page per profile, its four runs
+        params = dict(dataset=MATRIX[profile][0][0], profile=profile, seed=seed, seeds=seeds,
+                      site=PROCRUSTEAN_SITE, strength=PROCRUSTEAN_STRENGTH)
+        pages.append(dict(chapter="procrustean", out=out_dir / "procrustean.ipynb",
+                          title=f"Procrustean training, our interpretation ({profile})", parameters=params,
+                          cwd=root, key=page_key("procrustean", params,
+                                                 [run_identity(store, c) for c in procrustean], code)))
     params = dict(profile=profile, seed=seed, seeds=seeds)
     pages.append(dict(chapter="summary", out=out_dir / "summary.ipynb",
                       title=f"Summary: every claim, every run ({profile})", parameters=params, cwd=root,

@@ -147,6 +147,35 @@ def collapse(study: Study):
     return claims.table(checks)
 
 
+def procrustean(dataset: str, profile: str, seed: int, site: str, strength: float):
+    """The Procrustean chapter's figures (glued as `<field>`), its runs shown once."""
+    from IPython.display import display
+    from .figures import procrustean_configs, procrustean_figures
+    from .runs import RunStore
+    from .study import RegimeCheck
+    charts.use_book_renderer()
+    store = RunStore()
+    rows = []
+    for name, config in procrustean_configs(dataset, profile, seed, site, strength).items():
+        run = store.get(config, progress=False)
+        reg = RegimeCheck.of(run.metrics)
+        rows.append({"run": name, "configuration": config.label(), "test BAC (%)": 100 * run.metrics["test_bac"],
+                     "lowest class train acc. (%)": 100 * reg.worst_train_acc,
+                     "paper's regime": "yes" if reg.in_regime else "NO"})
+    display(pd.DataFrame(rows).set_index("run").style.format(precision=2))
+    fig = procrustean_figures(dataset, profile, seed, site, strength, store)
+    for name, value in fig.scalars().items():
+        glue_number(name, value)
+    return fig
+
+
+def procrustean_verdict(fig):
+    from myst_nb import glue
+    checks = claims.procrustean_claims(fig)
+    glue("verdict", Markdown(claims.sentence(checks)), display=False)
+    return claims.table(checks)
+
+
 def per_run(balanced, imbalanced, figures=None, names: tuple[str, str] | None = None, **columns) -> pd.DataFrame:
     """A long frame of one per-class array for each run, tagged by model (for faceted charts);
     with `figures` and the two arrays' field `names`, their 95% bootstrap intervals (lo, hi)."""

@@ -347,3 +347,25 @@ def collapse_lines(fig) -> alt.Chart:
         y=alt.Y("cosine:Q", title="mean pairwise cosine"), color=alt.Color("classes:N", title=None),
         tooltip=["operand", "ratio", "classes", alt.Tooltip("cosine:Q", format=".3f")],
     ).properties(width=FACET_W, height=200).facet(column=alt.Column("operand:N", title=None))
+
+
+def procrustean_curves(fig) -> alt.Chart:
+    """Per epoch, for CE and Procrustean training (exponential imbalance): the share of the minor
+    classes' training images predicted as a major class, and the minor / major ratio of the
+    mean feature-gradient norm."""
+    C = fig.curves["ce_exp:major_share"].shape[1]
+    minor, major = slice(C - C // 2, C), slice(0, C // 2)
+    frames = []
+    for method, name in (("cross-entropy", "ce_exp"), ("Procrustean", "pt_exp")):
+        share = fig.curves[f"{name}:major_share"][:, minor].mean(1)
+        grad = fig.curves[f"{name}:fe_grad_norm"]
+        ratio = grad[:, minor].mean(1) / np.maximum(grad[:, major].mean(1), 1e-12)
+        for panel, values in (("minor images predicted major", share), ("minor / major |dL/dfe|", ratio)):
+            frames.append(pd.DataFrame({"epoch": np.arange(1, len(values) + 1), "value": values,
+                                        "training": method, "panel": panel}))
+    df = pd.concat(frames, ignore_index=True)
+    return alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("epoch:Q"), y=alt.Y("value:Q", title=None), color=alt.Color("training:N", title=None),
+        tooltip=["panel", "training", "epoch", alt.Tooltip("value:Q", format=".3f")],
+    ).properties(width=FACET_W, height=200).facet(column=alt.Column("panel:N", title=None)).resolve_scale(
+        y="independent")

@@ -234,6 +234,29 @@ def collapse_claims(o) -> list[Claim]:
     ]
 
 
+def procrustean_claims(o) -> list[Claim]:
+    """The claims of Ye, Zhan and Chao's abstract, on our interpretation of their method."""
+    e = f"first {o.early_epochs} epochs"
+    return [
+        claim("PT", f"With plain CE the minor classes are under-fitted first: most of their training images "
+                    f"are predicted as major classes early on ({e})", "most", f"{fmt(o.ce_major_share_early, '.0f')}% (Procrustean: {fmt(o.pt_major_share_early, '.0f')}%)",
+              o, lambda f: f.ce_major_share_early > 50),
+        claim("PT", f"... and their feature gradients are much larger (minor / major mean |dL/dfe|, {e})",
+              "much larger", f"x{fmt(o.ce_grad_ratio_early)}", o,
+              lambda f: f.ce_grad_ratio_early > 1, lambda f: f.ce_grad_ratio_early >= 2),
+        claim("PT", f"Procrustean training balances per-class training accuracy (spread across classes, {e})",
+              "balanced", vs(o.pt_acc_spread_early, o.ce_acc_spread_early, ".3f") + " (ours vs CE)", o,
+              lambda f: f.pt_acc_spread_early < f.ce_acc_spread_early),
+        claim("PT", "... and the feature-gradient norms (minor / major ratio closer to 1)", "balanced",
+              f"x{fmt(o.pt_grad_ratio_early)} vs x{fmt(o.ce_grad_ratio_early)} (CE)", o,
+              lambda f: abs(np.log(f.pt_grad_ratio_early)) < abs(np.log(f.ce_grad_ratio_early))),
+        claim("PT", "Test BAC improves over CE (exponential imbalance)", "higher",
+              ours_vs(o, "pt_bac_exp", "ce_bac_exp"), o, lambda f: f.pt_bac_exp > f.ce_bac_exp),
+        claim("PT", "... most on step imbalance (gain in BAC points, step vs exponential)", "largest on step",
+              ours_vs(o, "gain_step", "gain_exp"), o, lambda f: f.gain_step > f.gain_exp),
+    ]
+
+
 CHECKS = {"RQ1": rq1_claims, "RQ2": rq2_claims, "RQ3": rq3_claims, "RQ4": rq4_claims,
           "RQ5": rq5_claims, "RQ6": rq6_claims, "RQ7": rq7_claims, "EOS": eos_claims}
 

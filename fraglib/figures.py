@@ -560,5 +560,83 @@ def collapse_figures(study, ratios=None) -> Collapse:
                     fe_excess_max=float(a["fe_minority"][-1] - a["fe_majority"][-1]), **a)
 
 
+# -- Procrustean training (our interpretation of Ye, Zhan and Chao's abstract) ----------------------
+@dataclass(frozen=True)
+class Procrustean(Figures):
+    """Plain cross-entropy against Procrustean training (procrustean.py), under exponential and
+    step imbalance. Early = the first quarter of the epochs; minor classes = the last C//2 of the
+    imbalance order, major = the first C//2. History figures are exact for each run; test BAC
+    carries its bootstrap interval (the four runs share the test set: paired)."""
+
+    ce_major_share_early: float | None = None   # CE (exp): % of minor-class images predicted major
+    pt_major_share_early: float | None = None   # Procrustean (exp), %
+    ce_grad_ratio_early: float | None = None    # CE (exp): minor / major mean |dL/dfe|, early epochs
+    pt_grad_ratio_early: float | None = None
+    ce_acc_spread_early: float | None = None    # CE (exp): spread (std) of per-class train accuracy, early
+    pt_acc_spread_early: float | None = None
+    ce_bac_exp: float | None = None             # test BAC (%)
+    pt_bac_exp: float | None = None
+    ce_bac_step: float | None = None
+    pt_bac_step: float | None = None
+    gain_exp: float | None = None               # Procrustean minus CE, points of BAC
+    gain_step: float | None = None
+    site: str = ""
+    early_epochs: int | None = None
+    curves: dict = field(default_factory=dict, repr=False, compare=False)  # name -> per-epoch arrays
+
+
+def procrustean_configs(dataset: str, profile: str, seed: int, site: str, strength: float) -> dict:
+    """The four runs of the Procrustean chapter: CE and Procrustean, exponential and step."""
+    from .study import study_configs
+    return {f"{method}_{kind}": study_configs(dataset, "ce", 100, profile, seed, imbalance_type=kind,
+                                              **({"procrustean": site, "procrustean_strength": strength}
+                                                 if method == "pt" else {}))[1]
+            for method in ("ce", "pt") for kind in ("exp", "step")}
+
+
+def procrustean_figures(dataset: str, profile: str, seed: int = 0, site: str = "feature", strength: float = 0.5,
+                        store=None, B: int = RESAMPLES) -> Procrustean:
+    from .runs import RunStore
+    store = store or RunStore()
+    runs = {name: store.get(c, progress=False)
+            for name, c in procrustean_configs(dataset, profile, seed, site, strength).items()}
+    hist = {name: run.history for name, run in runs.items()}
+    E = len(hist["ce_exp"])
+    early = max(1, E // 4)
+    C = len(hist["ce_exp"][0]["major_share"])
+    minor, major = slice(C - C // 2, C), slice(0, C // 2)
+
+    def series(name, key):
+        return np.array([h[key] for h in hist[name]])   # (epochs, C)
+
+    def early_mean(name, key, cls):
+        return float(series(name, key)[:early, cls].mean())
+
+    def grad_ratio(name):
+        return early_mean(name, "fe_grad_norm", minor) / early_mean(name, "fe_grad_norm", major)
+
+    def spread(name):
+        return float(series(name, "train_class_acc_augmented")[:early].std(axis=1).mean())
+
+    e = {name: run.embeddings() for name, run in runs.items()}
+    y = e["ce_exp"].y_test
+    rs = Resample(y, C, B, seed)
+    bac_rs = {name: rs.bac(em.pred_test == y) for name, em in e.items()}
+    bac = {name: 100 * run.metrics["test_bac"] for name, run in runs.items()}
+    boot = {"ce_bac_exp": bac_rs["ce_exp"], "pt_bac_exp": bac_rs["pt_exp"], "ce_bac_step": bac_rs["ce_step"],
+            "pt_bac_step": bac_rs["pt_step"], "gain_exp": bac_rs["pt_exp"] - bac_rs["ce_exp"],
+            "gain_step": bac_rs["pt_step"] - bac_rs["ce_step"]}
+    curves = {f"{name}:{key}": series(name, key) for name in runs
+              for key in ("major_share", "fe_grad_norm", "train_class_acc_augmented")}
+    return Procrustean(
+        ce_major_share_early=100 * early_mean("ce_exp", "major_share", minor),
+        pt_major_share_early=100 * early_mean("pt_exp", "major_share", minor),
+        ce_grad_ratio_early=grad_ratio("ce_exp"), pt_grad_ratio_early=grad_ratio("pt_exp"),
+        ce_acc_spread_early=spread("ce_exp"), pt_acc_spread_early=spread("pt_exp"),
+        ce_bac_exp=bac["ce_exp"], pt_bac_exp=bac["pt_exp"], ce_bac_step=bac["ce_step"], pt_bac_step=bac["pt_step"],
+        gain_exp=bac["pt_exp"] - bac["ce_exp"], gain_step=bac["pt_step"] - bac["ce_step"], site=site,
+        early_epochs=early, curves=curves, boot=boot)
+
+
 FIGURES = {"RQ1": rq1, "RQ2": rq2, "RQ3": rq3, "RQ4": rq4, "RQ5": rq5, "RQ6": rq6, "RQ7": rq7,
            "EOS": eos_figures}

@@ -59,3 +59,16 @@ def test_plain_configs_keep_their_identity():
     assert "procrustean" not in tiny().to_dict()
     with pytest.raises(ValueError, match="procrustean mixing site"):
         tiny(procrustean="middle")
+
+
+def test_the_chapters_claims_read_the_histories(store):
+    """The Procrustean figures on the four tiny runs (trained here), and their claims."""
+    from fraglib import claims
+    from fraglib.figures import procrustean_configs, procrustean_figures
+    fig = procrustean_figures("fashion-mnist", "tiny", 0, "input", 0.5, store=store, B=200)
+    assert len(procrustean_configs("fashion-mnist", "tiny", 0, "input", 0.5)) == 4
+    assert 0 <= fig.ce_major_share_early <= 100 and fig.ce_grad_ratio_early > 0 and fig.early_epochs == 1
+    assert fig.gain_step == pytest.approx(fig.pt_bac_step - fig.ce_bac_step)
+    out = claims.procrustean_claims(fig)
+    assert len(out) == 6 and all(c.verdict in claims.VERDICTS for c in out)
+    assert out[0].support is None and out[4].support is not None       # history exact, BAC resampled

@@ -68,9 +68,9 @@ chapter.figure(charts.procrustean_curves(fig),
                "their mean fe-gradient norm to the major classes'.")
 
 # %% [markdown]
-# The abstract's picture is a left panel that starts high for plain CE (the minor classes'
-# images go to the major classes) and a right panel well above 1; Procrustean training should
-# pull both towards balance.
+# The abstract's picture: for plain CE, a share of minor images predicted major that starts
+# high (they go to the major classes) and a gradient ratio well above 1; Procrustean training
+# should pull both towards balance (share down, ratio towards 1).
 #
 # ## Verdict
 

@@ -46,6 +46,8 @@ def test_every_chapter_has_a_titled_page_per_configuration(built_book):
     assert len(titles) == len(chapters()) * len(MATRIX["tiny"])  # each page its own title
     summary = (built_book / "book" / "runs" / "tiny" / "summary.html").read_text()
     assert "does not hold" in summary or "holds" in summary
+    procrustean = (built_book / "book" / "runs" / "tiny" / "procrustean.html").read_text()
+    assert "Procrustean training, our interpretation (tiny)" in procrustean and "Verdict" in procrustean
 
 
 @pytest.mark.slow
@@ -93,7 +95,7 @@ def test_pages_are_cached_and_a_damaged_page_is_made_again(built_book):
     root = built_book.parents[2]
     r = book(root, "--no-build")
     assert r.returncode == 0, r.stderr[-3000:]
-    n = len(chapters()) * (len(MATRIX["tiny"]) + 1) + 1  # configurations, comparisons, summary
+    n = len(chapters()) * (len(MATRIX["tiny"]) + 1) + 2  # configurations, comparisons, summary, Procrustean
     assert f"executing 0 of {n} pages" in r.stdout  # nothing changed: nothing re-executed
     page = root / "book" / "runs" / "tiny" / "rq3_top_k" / "fashion-mnist-ce.ipynb"
     good = page.read_text()
@@ -130,7 +132,7 @@ def test_an_unknown_chapter_is_an_error_naming_the_chapters(tmp_path):
 def test_pages_show_no_machine_path_no_nan_and_their_configuration_once(built_book):
     root = built_book.parents[2]
     pages = sorted(built_book.glob("book/runs/tiny/**/*.html"))
-    assert len(pages) == len(chapters()) * (len(MATRIX["tiny"]) + 1) + 1
+    assert len(pages) == len(chapters()) * (len(MATRIX["tiny"]) + 1) + 2  # + summary, Procrustean
     for page in pages:
         html = page.read_text()
         for path in (str(root), str(REPO), os.path.expanduser("~") + "/"):

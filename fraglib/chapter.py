@@ -209,10 +209,10 @@ def key_figure(rq: str, studies: dict[str, Study]):
     return figure(chart, caption)
 
 
-def seed_counts(study: Study, seeds: int, rq: str | None = None) -> list[str]:
-    """For each claim of `rq` (or of every RQ), in how many of seeds 0 .. seeds-1 it holds."""
-    per_seed = [study.with_seed(s).claims(rq) for s in range(seeds)]
-    return [f"{sum(ps[i].verdict == claims.HOLDS for ps in per_seed)} of {seeds}"
+def seed_counts(studies: list[Study], rq: str | None = None) -> list[str]:
+    """For each claim of `rq` (or of every RQ), in how many of the studies (one per seed) it holds."""
+    per_seed = [s.claims(rq) for s in studies]
+    return [f"{sum(ps[i].verdict == claims.HOLDS for ps in per_seed)} of {len(studies)}"
             for i in range(len(per_seed[0]))]
 
 
@@ -222,7 +222,7 @@ def verdict_rows(rq: str, studies: dict[str, Study], seeds: int = 1):
     from myst_nb import glue
     rows = []
     for label, s in studies.items():
-        held = seed_counts(s, seeds, rq) if seeds > 1 else None
+        held = seed_counts([s.with_seed(k) for k in range(seeds)], rq) if seeds > 1 else None
         for i, c in enumerate(s.claims(rq)):
             rows.append(dict(c.row(), configuration=label, **({"holds in (seeds)": held[i]} if held else {})))
     df = pd.DataFrame(rows)
@@ -239,13 +239,14 @@ def all_claims(profile: str, seed: int = 0, seeds: int = 1) -> tuple[pd.DataFram
     each claim's count of seeds in which it holds, and BAC as mean and spread over the seeds."""
     rows, runs = [], []
     for label, study in open_matrix(profile, seed).items():
-        held = seed_counts(study, seeds) if seeds > 1 else None
+        by_seed = [study.with_seed(s) for s in range(seeds)] if seeds > 1 else None   # read once
+        held = seed_counts(by_seed) if by_seed else None
         rows += [dict(c.row(), configuration=label, **({"holds in (seeds)": held[i]} if held else {}))
                  for i, c in enumerate(study.claims())]
         row = {"configuration": label}
-        if seeds > 1:
+        if by_seed:
             for name in ("balanced", "imbalanced"):
-                bac = np.array([100 * getattr(study.with_seed(s), name).metrics["test_bac"] for s in range(seeds)])
+                bac = np.array([100 * getattr(s, name).metrics["test_bac"] for s in by_seed])
                 row[f"{name} BAC (%), mean ± sd over {seeds} seeds"] = f"{bac.mean():.2f} ± {bac.std(ddof=1):.2f}"
         else:
             row.update({"balanced BAC (%)": 100 * study.balanced.metrics["test_bac"],

@@ -29,7 +29,7 @@ def machine() -> list[str]:
     import torch
 
     from fraglib.book import cores
-    from fraglib.config import native_bf16, resolve_precision
+    from fraglib.device import native_bf16, resolve_precision
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = re.search(r"model name\s*:\s*(.*)", info)
     flags = set((re.search(r"flags\s*:\s*(.*)", info) or re.search("()", "")).group(1).split())

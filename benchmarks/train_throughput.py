@@ -31,9 +31,10 @@ from torchvision import transforms
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from book_build import machine  # noqa: E402
 
-from fraglib.config import RunConfig, resolve_precision  # noqa: E402
+from fraglib.config import RunConfig  # noqa: E402
+from fraglib.device import autocast, resolve_precision  # noqa: E402
 from fraglib.data import make_run_data  # noqa: E402
-from fraglib.train import autocast, new_model, train  # noqa: E402
+from fraglib.train import new_model, train  # noqa: E402
 
 
 class PerImage(Dataset):

@@ -1,44 +1,69 @@
-"""Command line: `python -m fraglib train|list|book ...`."""
+"""Command line: `python -m fraglib train|list|book ...`.
+
+Every option is validated before any work, and bad input is one line naming the valid choices.
+A run's config is made by `RunConfig.make` from the options given, and only from those: an
+option left out keeps the profile's value, so `train --profile quick` names the very run the
+book trains.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 
-from .config import DATASETS, IMBALANCE_TYPES, LOSSES, MODELS, PRECISIONS, PROFILES, SELECTIONS, RunConfig
+from .config import (DATASETS, IMBALANCE_TYPES, LOSSES, MODELS, PRECISIONS, PROFILES, SELECTIONS, RunConfig,
+                     whole_number)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 ("2" and "2.0" alike)."""
+    try:
+        return whole_number("the value", text, minimum=1)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).replace("the value ", "")) from None
 
 
 def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS)
     p.add_argument("--loss", default="ce", choices=LOSSES)
-    p.add_argument("--ratio", type=float, default=100.0, help="imbalance ratio n_max/n_min; 1 = balanced")
-    p.add_argument("--imbalance-type", default="exp", choices=IMBALANCE_TYPES)
+    p.add_argument("--ratio", default="100", help="imbalance ratio n_max/n_min; 1 = balanced")
+    p.add_argument("--imbalance-type", default=None, choices=IMBALANCE_TYPES, help="default: exp")
     p.add_argument("--profile", default="quick", choices=tuple(PROFILES))
     p.add_argument("--model", default=None, choices=MODELS, help="default: the profile's network")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-seed", type=int, default=0)
-    p.add_argument("--selection", default="val", choices=SELECTIONS,
+    p.add_argument("--seed", default=None, help="weights, batch order (default 0)")
+    p.add_argument("--data-seed", default=None, help="the images the imbalance keeps (default 0)")
+    p.add_argument("--selection", default=None, choices=SELECTIONS,
                    help="choose the best epoch on a held-out validation split (default) or on the "
                         "test set (the paper's protocol)")
-    p.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto (default): bf16 where the device runs it natively, else fp32")
+    p.add_argument("--precision", default=None, choices=PRECISIONS,
+                   help="default: the profile's (auto: bf16 where the device runs it natively, else fp32)")
 
 
 def config_from_args(a) -> RunConfig:
-    return RunConfig.make(a.dataset, a.loss, a.ratio, profile=a.profile, model=a.model,
+    """The run a `train` command names: `RunConfig.make` with the options given (None: the profile's)."""
+    return RunConfig.make(a.dataset, a.loss, a.ratio, profile=a.profile, model=a.model, device=a.device,
                           imbalance_type=a.imbalance_type, seed=a.seed, data_seed=a.data_seed,
-                          selection=a.selection, precision=a.precision, device=a.device)
+                          selection=a.selection, precision=a.precision)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fraglib", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+class Parser(argparse.ArgumentParser):
+    """argparse, with bad input as one line (no usage block above it)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="python -m fraglib", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("train", help="train a run (or load it from the store) and print its metrics")
     add_run_args(p)
     p.add_argument("--runs", default=None, help="run store folder (default $FRAGLIB_RUNS or ./runs)")
     p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the run's folder and whether the store holds it; train nothing")
 
     p = sub.add_parser("list", help="list the complete runs in the store")
     p.add_argument("--runs", default=None)
@@ -49,19 +74,27 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="*", default=None, help="chapter stems to run (default: all)")
     p.add_argument("--root", default=None, help="folder to build the book in (default: this checkout)")
     p.add_argument("--strict", action="store_true", help="Sphinx warnings are errors (CI)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="parallel training processes and page kernels (default: one per core)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="parallel training processes and page kernels, >= 1 (default: one per core)")
     p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
-    p.add_argument("--seeds", type=int, default=1,
+    p.add_argument("--seeds", type=positive_int, default=1,
                    help="train every configuration with seeds 0 .. N-1; the pages count in how many "
                         "each claim holds (default 1: what fits the quick book's time budget)")
+    return parser
 
-    a = parser.parse_args(argv)
+
+def main(argv=None) -> int:
+    a = build_parser().parse_args(argv)
     try:
         if a.command == "train":
             from .runs import RunStore
             config = config_from_args(a)
-            run = RunStore(a.runs).get(config, progress=not a.quiet, device=a.device)
+            store = RunStore(a.runs)
+            if a.dry_run:
+                print(json.dumps({"folder": str(store.folder(config)), "stored": store.is_complete(config),
+                                  "label": config.label()}, indent=2, ensure_ascii=False))
+                return 0
+            run = store.get(config, progress=not a.quiet, device=a.device)
             m = run.metrics
             print(json.dumps({"folder": str(run.folder), "test_bac": m["test_bac"],
                               "best_epoch": m["best_epoch"], "train_counts": m["train_counts"]}, indent=2))
@@ -73,6 +106,10 @@ def main(argv=None) -> int:
             from .book import build_book
             build_book(a.profile, build=not a.no_build, only=a.only, root=a.root, strict=a.strict,
                        workers=a.workers, device=a.device, seeds=a.seeds)
+    except KeyboardInterrupt:
+        print("interrupted: what was finished is kept (runs resume from their last epoch, pages from the "
+              "last one written); run the same command again to go on", file=sys.stderr)
+        return 130
     except (ValueError, LookupError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -29,7 +29,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import __version__
-from .config import MATRIX, RunConfig, check_choice
+from .config import MATRIX, RunConfig, check_choice, whole_number
+from .fileio import ensure_file, sha256
 from .runs import RunStore
 from .study import study_configs
 
@@ -74,10 +75,8 @@ def collapse_configs(profile: str, seeds) -> list[RunConfig]:
 
 
 def check_seeds(seeds) -> int:
-    """The number of seeds per configuration: a whole number >= 1."""
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be a whole number >= 1 (seeds 0 .. N-1 are trained), got {seeds!r}")
-    return seeds
+    """The number of seeds per configuration: a whole number >= 1 (2, 2.0 and "2" alike)."""
+    return whole_number("seeds (seeds 0 .. N-1 are trained)", seeds, minimum=1)
 
 
 # -- 1. training ---------------------------------------------------------------------------------
@@ -105,8 +104,9 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
     """Train the missing runs, the longest first, in `workers` processes of cores // workers
     threads each (more threads than cores thrash: two 2-thread processes on 2 cores ran 5x
     slower), each run's embeddings and costly analyses with it."""
-    from .data import SPECS, imbalance_counts, load_source
-    from .train import pick_device
+    from .config import SPECS, imbalance_counts
+    from .data import load_source
+    from .device import pick_device
     unique = list({c.digest(): c for c in configs}.values())
     missing = [c for c in unique if not store.is_complete(c)]
     for dataset in sorted({c.dataset for c in missing}):  # prepare each dataset once, up front
@@ -125,13 +125,24 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
             _train_and_measure(c.to_dict(), str(store.root), device, analyse is None or c.digest() in analyse)
         return
     threads = max(1, cores() // workers)
-    ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                                initargs=(threads,)) as pool:
-        futures = [pool.submit(_train_and_measure, c.to_dict(), str(store.root), device,
-                               analyse is None or c.digest() in analyse) for c in unique]
-        for f in tqdm(cf.as_completed(futures), total=len(futures), desc="runs", unit="run"):
-            tqdm.write(f"ready: {f.result()}")
+    tasks = [(c.to_dict(), str(store.root), device, analyse is None or c.digest() in analyse) for c in unique]
+    # multiprocessing.Pool, not concurrent.futures: a Ctrl-C must stop the workers now
+    # (`terminate`), not after the queue of runs (each stops at an atomic write: it resumes)
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_init, initargs=(threads,))
+    try:
+        for label in tqdm(pool.imap_unordered(_train_task, tasks), total=len(tasks), desc="runs", unit="run"):
+            tqdm.write(f"ready: {label}")
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
+
+
+def _train_task(args: tuple) -> str:
+    return _train_and_measure(*args)
 
 
 # -- 2. pages ------------------------------------------------------------------------------------
@@ -176,7 +187,7 @@ def retitle(nb, title: str, label: str | None = None) -> None:
 
 
 def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, key: str = "",
-            position: int = 0) -> None:
+            position: int = 0, **engine_options) -> None:
     """Execute one chapter page with papermill; the page appears only when complete."""
     import jupytext
     import nbformat
@@ -187,7 +198,8 @@ def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, ke
     try:
         executed = pm.execute_notebook(nb, str(tmp), parameters=parameters, kernel_name="python3",
                                        cwd=str(cwd), progress_bar={"leave": False, "desc": out.stem[:30],
-                                                                   "position": position + 1})
+                                                                   "position": position + 1},
+                                       **engine_options)
         retitle(executed, title, label=f"{out.parent.parent.name}-{out.parent.name}-{out.stem}")
         for cell in executed.cells:  # the configuration shows once, in the kit's table
             tags = cell.metadata.setdefault("tags", [])
@@ -200,41 +212,83 @@ def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, ke
         tmp.unlink(missing_ok=True)
 
 
+_KERNELS: dict[int, int] = {}   # page thread -> its kernel's process group (to stop on Ctrl-C)
+
+
+def _kernel_manager_class():
+    """nbclient's kernel manager, recording each page's kernel so that a Ctrl-C can stop it (the
+    kernels run in sessions of their own, which a terminal's SIGINT never reaches)."""
+    import threading
+    from jupyter_client.manager import AsyncKernelManager
+
+    class Tracked(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            await super().start_kernel(**kw)
+            pgid = getattr(self.provisioner, "pgid", None) or getattr(self.provisioner, "pid", None)
+            if pgid:
+                _KERNELS[threading.get_ident()] = pgid
+    return Tracked
+
+
+def _stop_kernels() -> None:
+    import signal
+    for pgid in list(_KERNELS.values()):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
-    """Execute pages in parallel: `workers` kernels at once, each limited to `threads` threads."""
+    """Execute pages in parallel: `workers` kernels at once, each limited to `threads` threads.
+    Ctrl-C stops at once: no new page starts, the running kernels are killed, their partial
+    pages removed (the next build executes them again)."""
+    import threading
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)  # inherited by every kernel papermill starts
     slots: queue.Queue = queue.Queue()
     for i in range(workers):
         slots.put(i)
+    stop = threading.Event()
+    km_class = _kernel_manager_class()
 
     def one(page: dict) -> str:
+        if stop.is_set():
+            return ""
         slot = slots.get()
         try:
-            execute(**page, position=slot)
+            execute(**page, position=slot, kernel_manager_class=km_class)
         finally:
+            _KERNELS.pop(threading.get_ident(), None)
             slots.put(slot)
         return page["out"].name
 
-    with cf.ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(one, p) for p in pages]
+    pool = cf.ThreadPoolExecutor(workers)
+    futures = [pool.submit(one, p) for p in pages]
+    try:
         for f in tqdm(cf.as_completed(futures), total=len(futures), desc="pages", unit="page", position=0):
             f.result()
+    except BaseException:
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        while not all(f.done() for f in futures):   # a kernel still starting is stopped too
+            _stop_kernels()
+            time.sleep(0.2)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 MATHJAX = Path(sys.prefix) / "share" / "mathjax" / "tex-svg.js"  # put there by .ci/setup
 
 
 def write_mathjax(static_dir: Path) -> Path:
-    """The book's local MathJax (the default loads it from a CDN, and math would not render offline)."""
-    out = Path(static_dir) / "mathjax" / "tex-svg.js"
-    if not out.exists():
-        if not MATHJAX.exists():
-            raise RuntimeError(f"MathJax is missing ({MATHJAX}): run `bash .ci/setup`, which fetches it "
-                               f"from the npm registry (npm pack mathjax@3.2.2)")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(MATHJAX, out)
-    return out
+    """The book's local MathJax (the default loads it from a CDN, and math would not render
+    offline), copied atomically and verified against its source before reuse."""
+    if not MATHJAX.exists():
+        raise RuntimeError(f"MathJax is missing ({MATHJAX}): run `bash .ci/setup`, which fetches it "
+                           f"from the npm registry (npm pack mathjax@3.2.2)")
+    return ensure_file(Path(static_dir) / "mathjax" / "tex-svg.js", MATHJAX.read_bytes, sha256(MATHJAX))
 
 
 def profile_toc(root: Path, profile: str) -> Path:

@@ -18,16 +18,39 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from . import charts, claims
+from .config import BadInput, whole_number
 from .paper import paper_figures
 from .study import Study
 
 pd.set_option("display.max_colwidth", None)
 
 
-def open(dataset: str, loss: str, imbalance_ratio: float, profile: str, seed: int, **kw) -> Study:
+def _one_line_errors() -> None:
+    """In a notebook kernel, bad input (a chapter parameter naming no valid choice) shows as one
+    line in the page, not a traceback through fraglib."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show(shell, etype, value, tb, tb_offset=None):
+        shell._showtraceback(etype, value, [f"error: {value}"])
+    shell.set_custom_exc((BadInput,), show)
+
+
+_one_line_errors()
+
+
+def open(dataset: str, loss: str, imbalance_ratio: float, profile: str, seed: int, seeds: int = 1,
+         **kw) -> Study:
     """The chapter's study (trained only if the store lacks it), shown once: the runs this page
-    reads, their BAC and whether they are in the regime (glued as `regime` for the prose)."""
+    reads, their BAC and whether they are in the regime (glued as `regime` for the prose). Every
+    parameter is validated before anything trains."""
     from IPython.display import display
+    whole_number("seeds", seeds, minimum=1)
     charts.use_book_renderer()
     study = Study(dataset, loss, imbalance_ratio, profile, seed, progress=False, **kw)
     display(configuration(study))
@@ -114,6 +137,7 @@ def verdict(study: Study, rq: str, seeds: int = 1):
     `verdict_seeds`, shown under the table)."""
     from IPython.display import display
     from myst_nb import glue
+    seeds = whole_number("seeds", seeds, minimum=1)
     checks = study.claims(rq)
     glue("verdict", Markdown(claims.sentence(checks)), display=False)
     if seeds <= 1:
@@ -220,6 +244,7 @@ def verdict_rows(rq: str, studies: dict[str, Study], seeds: int = 1):
     """Every verdict row of one research question, one block per configuration (and with
     seeds > 1, in how many seeds each holds)."""
     from myst_nb import glue
+    seeds = whole_number("seeds", seeds, minimum=1)
     rows = []
     for label, s in studies.items():
         held = seed_counts([s.with_seed(k) for k in range(seeds)], rq) if seeds > 1 else None
@@ -237,6 +262,7 @@ def all_claims(profile: str, seed: int = 0, seeds: int = 1) -> tuple[pd.DataFram
     """Every claim of every research question (EOS included) for every configuration, and one row
     per configuration: both runs' test BAC and whether they are in the regime. With seeds > 1,
     each claim's count of seeds in which it holds, and BAC as mean and spread over the seeds."""
+    seeds = whole_number("seeds", seeds, minimum=1)
     rows, runs = [], []
     for label, study in open_matrix(profile, seed).items():
         by_seed = [study.with_seed(s) for s in range(seeds)] if seeds > 1 else None   # read once

@@ -17,21 +17,22 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .fileio import ensure_file
+
 BUNDLE_NAME = "vega-bundle.js"
 WIDTH = 520
 FACET_W = 190  # each panel of a faceted chart: two or three fit the page
 
 
 def write_vega_bundle(static_dir: Path) -> Path:
-    """One copy of vega, vega-lite and vega-embed for the whole book (no CDN)."""
-    import vl_convert as vlc
-    path = Path(static_dir) / BUNDLE_NAME
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """One copy of vega, vega-lite and vega-embed for the whole book (no CDN), verified before
+    reuse: a bundle truncated by a kill would silently stop every chart from drawing."""
+    def make() -> bytes:
+        import vl_convert as vlc
         # Wrapped in a function: the bundle's top-level names (`_`, ...) would clash with
         # Sphinx's own globals (underscore.js) in a classic script.
-        path.write_text("(function () {\n" + vlc.javascript_bundle() + "\n})();\n")
-    return path
+        return ("(function () {\n" + vlc.javascript_bundle() + "\n})();\n").encode()
+    return ensure_file(Path(static_dir) / BUNDLE_NAME, make)
 
 
 def _book_renderer(spec: dict, **_) -> dict:

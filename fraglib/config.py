@@ -12,10 +12,13 @@ follows (DESIGN.md); `quick` finishes the Fashion-MNIST matrix on a 2-core CPU i
 from __future__ import annotations
 
 import dataclasses
-import math
 import hashlib
 import json
+import math
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+
+from .device import resolve_precision
 
 DATASETS = ("fashion-mnist", "cifar10", "svhn", "celeba")
 LOSSES = ("ce", "focal", "ldam-drw", "cdt")
@@ -23,47 +26,67 @@ MODELS = ("resnet32", "resnet56", "smallnet")
 IMBALANCE_TYPES = ("exp", "step")
 SELECTIONS = ("val", "test")  # val: honest default; test: the paper's choose-on-test protocol
 PRECISIONS = ("auto", "bf16", "fp32")  # auto: bf16 where the device runs it natively, else fp32
+PROCRUSTEAN_SITES = ("none", "input", "feature")  # where Procrustean mixing happens (procrustean.py)
+
+
+class BadInput(ValueError):
+    """Input that names no valid choice or value: shown as one line, never a traceback (the CLI,
+    and a chapter page run by papermill)."""
 
 
 def check_choice(kind: str, value, choices) -> None:
     """Fail loudly, naming the valid choices (STYLE.md: wrong input fails loudly)."""
-    if value not in choices:
-        raise ValueError(f"Unknown {kind} {value!r}; valid choices: {', '.join(map(str, choices))}")
+    if not isinstance(value, Hashable) or value not in choices:
+        raise BadInput(f"Unknown {kind} {value!r}; valid choices: {', '.join(map(str, choices))}")
 
 
-# -- precision by capability ------------------------------------------------------------------
-def _cuda_bf16() -> bool:
-    import torch
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+# -- the datasets: the facts a config is validated against (data.py loads them) ------------------
+@dataclass(frozen=True)
+class DatasetSpec:
+    classes: tuple              # class names, index = label
+    channels: int               # image channels
+    size: int                   # image height = width
+    mean: tuple                 # per-channel normalisation (0-1 scale)
+    std: tuple
+    train_per_class: int | None = None   # images drawn per class from the source (SVHN, CelebA)
+    test_per_class: int | None = None
 
 
-def _cpu_bf16() -> bool:
-    import torch
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+SPECS = {
+    "fashion-mnist": DatasetSpec(("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+                                  "sneaker", "bag", "ankle-boot"), 1, 28, (0.2860,), (0.3530,)),
+    "cifar10": DatasetSpec(("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                            "ship", "truck"), 3, 32, (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+    "svhn": DatasetSpec(tuple(str(d) for d in range(10)), 3, 32, (0.4377, 0.4438, 0.4728),
+                        (0.1980, 0.2010, 0.1970), train_per_class=4600, test_per_class=1500),
+    # Black-haired people only (the paper avoids hair colour as a shortcut); class 0 = men.
+    "celeba": DatasetSpec(("man", "woman"), 3, 64, (0.5063, 0.4258, 0.3832), (0.2660, 0.2452, 0.2414),
+                          train_per_class=5000, test_per_class=1000),
+}
+FULL_PER_CLASS = {"fashion-mnist": 6000, "cifar10": 5000}   # training images per class in the source
 
 
-def native_bf16(device: str | None = None) -> bool:
-    """Whether `device` (default: $FRAGLIB_DEVICE, else cuda when present, else cpu) runs bf16
-    natively.
-
-    A CUDA GPU with bf16 units (Ampere and later); a CPU for which torch's oneDNN build reports
-    bf16 support (AVX512 with BF16 / AMX on x86, the bf16 extension on Arm). Elsewhere torch
-    emulates bf16, several times slower than fp32 (measured: 126 vs 824 images/s, small net,
-    2-core AVX2 CPU), so bf16 is used only where this says True."""
-    from .train import pick_device  # the one place that resolves the default device
-    kind = pick_device(device).type
-    if kind == "cuda":
-        return _cuda_bf16()
-    return kind == "cpu" and _cpu_bf16()
+def source_per_class(dataset: str) -> int:
+    """Training images per class before any imbalance: the drawn count, or the source's own."""
+    return SPECS[dataset].train_per_class or FULL_PER_CLASS[dataset]
 
 
-def resolve_precision(precision: str, device: str | None = None) -> str:
-    """'auto' becomes 'bf16' where `device` runs bf16 natively and 'fp32' elsewhere; an explicit
-    'bf16' or 'fp32' is kept (the user asked for it)."""
-    check_choice("precision", precision, PRECISIONS)
-    if precision != "auto":
-        return precision
-    return "bf16" if native_bf16(device) else "fp32"
+def max_valid_ratio(n_max: int, num_classes: int, kind: str = "exp") -> float:
+    """The largest imbalance ratio whose smallest class keeps two training images (one for the
+    validation hold-out, one to train on): int(n_max / ratio) >= 2, under exp and step alike."""
+    return n_max / 2
+
+
+def imbalance_counts(n_max: int, num_classes: int, ratio: float, kind: str = "exp") -> list[int]:
+    """Images kept per class (DESIGN.md): class i keeps int(n_max * (1/ratio)**(i/(C-1))) (exp),
+    or the first C//2 classes keep n_max and the rest int(n_max/ratio) (step)."""
+    check_choice("imbalance type", kind, IMBALANCE_TYPES)
+    if not ratio >= 1:
+        raise BadInput(f"imbalance ratio must be >= 1 (1 = balanced), got {ratio}")
+    C = num_classes
+    if kind == "exp":
+        return [int(n_max * (1.0 / ratio) ** (i / (C - 1))) for i in range(C)]
+    return [n_max if i < C // 2 else int(n_max / ratio) for i in range(C)]
 
 
 SEED_MAX = 2 ** 32 - 1   # numpy and torch take seeds in [0, 2**32)
@@ -82,7 +105,7 @@ def whole_number(name: str, value, minimum: int = 0, maximum: int | None = None)
         ok = False
     if not ok or as_int < minimum or (maximum is not None and as_int > maximum):
         bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ValueError(f"{name} must be a whole number {bound}, got {value!r}")
+        raise BadInput(f"{name} must be a whole number {bound}, got {value!r}")
     return as_int
 
 
@@ -113,11 +136,11 @@ class Regime:
             value = whole_number(name, getattr(self, name), minimum=1)
             object.__setattr__(self, name, value)
         if len(self.lr_milestones) != len(self.lr_factors):
-            raise ValueError("lr_milestones and lr_factors must have the same length")
+            raise BadInput("lr_milestones and lr_factors must have the same length")
         if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must lie in (0, 1), got {self.val_fraction}")
+            raise BadInput(f"val_fraction must lie in (0, 1), got {self.val_fraction}")
         if not 0 <= self.select_from_epoch < self.epochs:
-            raise ValueError(f"select_from_epoch must lie in [0, epochs={self.epochs}), "
+            raise BadInput(f"select_from_epoch must lie in [0, epochs={self.epochs}), "
                              f"got {self.select_from_epoch}")
 
     def lr_at(self, epoch: int) -> float:
@@ -203,10 +226,9 @@ class RunConfig:
             object.__setattr__(self, "regime",
                                dataclasses.replace(self.regime, precision=resolve_precision("auto")))
         check_choice("selection", self.selection, SELECTIONS)
-        from .procrustean import SITES
-        check_choice("procrustean mixing site", self.procrustean, SITES)
+        check_choice("procrustean mixing site", self.procrustean, PROCRUSTEAN_SITES)
         if not 0 <= self.procrustean_strength < 1:
-            raise ValueError(f"procrustean_strength must lie in [0, 1), got {self.procrustean_strength!r}")
+            raise BadInput(f"procrustean_strength must lie in [0, 1), got {self.procrustean_strength!r}")
         for name in ("seed", "data_seed"):
             object.__setattr__(self, name, whole_number(name, getattr(self, name), 0, SEED_MAX))
         try:
@@ -214,7 +236,7 @@ class RunConfig:
         except (TypeError, ValueError):
             ratio = float("nan")
         if not (math.isfinite(ratio) and ratio >= 1):
-            raise ValueError(f"imbalance_ratio must be a finite number >= 1 (1 = balanced), "
+            raise BadInput(f"imbalance_ratio must be a finite number >= 1 (1 = balanced), "
                              f"got {self.imbalance_ratio!r}")
         object.__setattr__(self, "imbalance_ratio", ratio)
         self._check_classes_kept()
@@ -222,12 +244,11 @@ class RunConfig:
     def _check_classes_kept(self) -> None:
         """A ratio that leaves a class without a training image is an error naming the largest
         ratio that keeps one (the validation hold-out needs two per class)."""
-        from .data import SPECS, imbalance_counts, max_valid_ratio, source_per_class
         n_max = min(self.regime.max_per_class or 10 ** 9, source_per_class(self.dataset))
         C = len(SPECS[self.dataset].classes)
         counts = imbalance_counts(n_max, C, self.imbalance_ratio, self.imbalance_type)
         if min(counts) < 2:
-            raise ValueError(f"imbalance_ratio {self.imbalance_ratio:g} leaves a class of {self.dataset} with "
+            raise BadInput(f"imbalance_ratio {self.imbalance_ratio:g} leaves a class of {self.dataset} with "
                              f"{min(counts)} training image(s) ({self.profile} profile, {n_max} per class "
                              f"before the imbalance); the largest valid ratio is "
                              f"{max_valid_ratio(n_max, C, self.imbalance_type):g}")
@@ -236,24 +257,31 @@ class RunConfig:
     def make(cls, dataset: str = "fashion-mnist", loss: str = "ce", imbalance_ratio: float = 100,
              profile: str = "quick", model: str | None = None, device: str | None = None,
              **overrides) -> "RunConfig":
-        """Config with the profile's regime and network; `overrides` may name regime fields too.
+        """The one place a run's config is made from a request: the CLI, the API, the book and
+        the tests all call it, so the same request names the same run.
 
-        `device` (default: cuda when present, else cpu) resolves precision "auto": bf16 where
-        that device runs it natively, fp32 elsewhere."""
+        The profile gives the regime and the network; `overrides` may name any RunConfig or
+        Regime field, and one that is None keeps the profile's value (so a command line can
+        pass every option it has). `device` (default: cuda when present, else cpu) resolves
+        precision "auto": bf16 where that device runs it natively, fp32 elsewhere. Overriding
+        `epochs` alone moves the window the best epoch is chosen from with it (the profile's
+        share of the last epochs), never to "every epoch"."""
         check_choice("dataset", dataset, DATASETS)
+        check_choice("profile", profile, tuple(PROFILES))
+        overrides = {k: v for k, v in overrides.items() if v is not None}
         regime = regime_for(profile, dataset)
         regime_fields = {f.name for f in dataclasses.fields(Regime)}
-        regime_over = {k: overrides.pop(k) for k in list(overrides) if k in regime_fields}
-        if regime_over:
-            if "select_from_epoch" not in regime_over and regime_over.get("epochs", 1) <= regime.select_from_epoch:
-                regime_over["select_from_epoch"] = 0  # fewer epochs than the profile's window: all count
-            regime = dataclasses.replace(regime, **regime_over)
-        regime = dataclasses.replace(regime, precision=resolve_precision(regime.precision, device))
-        own = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(overrides) - own)
+        own = {f.name for f in dataclasses.fields(cls)} - {"regime"}
+        unknown = sorted(set(overrides) - own - regime_fields)
         if unknown:
-            raise ValueError(f"Unknown config key(s) {unknown}; valid: {sorted(own | regime_fields)}")
-        return cls(dataset=dataset, loss=loss, imbalance_ratio=float(imbalance_ratio),
+            raise BadInput(f"Unknown config key(s) {unknown}; valid: {sorted(own | regime_fields)}")
+        regime_over = {k: overrides.pop(k) for k in list(overrides) if k in regime_fields}
+        if "epochs" in regime_over and "select_from_epoch" not in regime_over:
+            epochs = whole_number("epochs", regime_over["epochs"], minimum=1)
+            regime_over["select_from_epoch"] = regime.select_from_epoch * epochs // regime.epochs
+        regime = dataclasses.replace(regime, **regime_over)
+        regime = dataclasses.replace(regime, precision=resolve_precision(regime.precision, device))
+        return cls(dataset=dataset, loss=loss, imbalance_ratio=imbalance_ratio,
                    profile=profile, model=model or "", regime=regime, **overrides)
 
     # -- identity ---------------------------------------------------------------------------

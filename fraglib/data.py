@@ -16,36 +16,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .config import DATASETS, RunConfig, check_choice
-from .fileio import Damaged, load_verified, save_verified
+from .config import (DATASETS, FULL_PER_CLASS, SPECS, DatasetSpec, RunConfig,  # noqa: F401 (facts re-exported)
+                     check_choice, imbalance_counts, max_valid_ratio, source_per_class)
+from .fileio import Damaged, clean_temporaries, load_verified, save_verified
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    classes: tuple              # class names, index = label
-    channels: int               # image channels
-    size: int                   # image height = width
-    mean: tuple                 # per-channel normalisation (0-1 scale)
-    std: tuple
-    train_per_class: int | None = None   # images drawn per class from the source (SVHN, CelebA)
-    test_per_class: int | None = None
-
-
-SPECS = {
-    "fashion-mnist": DatasetSpec(("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
-                                  "sneaker", "bag", "ankle-boot"), 1, 28, (0.2860,), (0.3530,)),
-    "cifar10": DatasetSpec(("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                            "ship", "truck"), 3, 32, (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
-    "svhn": DatasetSpec(tuple(str(d) for d in range(10)), 3, 32, (0.4377, 0.4438, 0.4728),
-                        (0.1980, 0.2010, 0.1970), train_per_class=4600, test_per_class=1500),
-    # Black-haired people only (the paper avoids hair colour as a shortcut); class 0 = men.
-    "celeba": DatasetSpec(("man", "woman"), 3, 64, (0.5063, 0.4258, 0.3832), (0.2660, 0.2452, 0.2414),
-                          train_per_class=5000, test_per_class=1000),
-}
 SOURCE_DRAW_SEED = 0  # SVHN / CelebA per-class draws are part of the dataset's definition
 
 
@@ -59,32 +36,6 @@ def default_root() -> Path:
 
 
 # -- imbalance --------------------------------------------------------------------------------
-FULL_PER_CLASS = {"fashion-mnist": 6000, "cifar10": 5000}   # training images per class in the source
-
-
-def source_per_class(dataset: str) -> int:
-    """Training images per class before any imbalance: the drawn count, or the source's own."""
-    return SPECS[dataset].train_per_class or FULL_PER_CLASS[dataset]
-
-
-def max_valid_ratio(n_max: int, num_classes: int, kind: str = "exp") -> float:
-    """The largest imbalance ratio whose smallest class keeps two training images (one for the
-    validation hold-out, one to train on): int(n_max / ratio) >= 2, under exp and step alike."""
-    return n_max / 2
-
-
-def imbalance_counts(n_max: int, num_classes: int, ratio: float, kind: str = "exp") -> list[int]:
-    """Images kept per class (DESIGN.md): class i keeps int(n_max * (1/ratio)**(i/(C-1))) (exp),
-    or the first C//2 classes keep n_max and the rest int(n_max/ratio) (step)."""
-    check_choice("imbalance type", kind, ("exp", "step"))
-    if not ratio >= 1:
-        raise ValueError(f"imbalance ratio must be >= 1 (1 = balanced), got {ratio}")
-    C = num_classes
-    if kind == "exp":
-        return [int(n_max * (1.0 / ratio) ** (i / (C - 1))) for i in range(C)]
-    return [n_max if i < C // 2 else int(n_max / ratio) for i in range(C)]
-
-
 def per_class_draw(y: torch.Tensor, counts, gen: torch.Generator) -> list[torch.Tensor]:
     """For each class c, a random choice of counts[c] of its indices (order random too)."""
     out = []
@@ -110,6 +61,8 @@ def _fashion_mnist(root: Path, train: bool):
     raw = root / "FashionMNIST" / "raw"
     debian = Path(os.environ.get("FRAGLIB_FASHION_MNIST_DIR", DEBIAN_FASHION_MNIST))
     have_debian = all((debian / f"{f}.gz").exists() for f in FASHION_FILES)
+    if raw.is_dir():
+        clean_temporaries(raw)
     for path in _damaged_idx(raw):
         if not have_debian:
             raise DatasetMissing(f"{path} is damaged (truncated, or not an IDX file) and there is no intact "
@@ -221,6 +174,8 @@ def load_source(name: str, train: bool, root: Path | None = None) -> tuple[torch
     check_choice("dataset", name, DATASETS)
     root = Path(root) if root else default_root()
     cache = root / "prepared" / f"{name}-{'train' if train else 'test'}.pt"
+    if cache.parent.is_dir():  # what a writer killed mid-write left (a live writer's file is kept)
+        clean_temporaries(cache.parent)
     if cache.exists():
         try:  # digest-checked: a damaged cache is rebuilt from the source, never trusted
             blob = load_verified(cache)

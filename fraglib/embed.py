@@ -17,7 +17,8 @@ import torch
 
 from .fileio import atomic_savez, sha256
 from .models import CosineHead
-from .train import pick_device, predict
+from .device import pick_device
+from .train import predict
 
 
 @dataclass

@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+import socket
 import tempfile
 import time
 from contextlib import contextmanager
@@ -57,33 +58,78 @@ def file_mode(folder: Path) -> int:
     return mode
 
 
+def _writer_tag() -> str:
+    """This process, as a temporary file names it: host and pid (so that only a dead writer's
+    temporaries are ever removed, never a live one's)."""
+    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
+
+
 @contextmanager
 def atomic_path(path: Path):
-    """Yield a temporary path beside `path`; on success it replaces `path` in one rename."""
+    """Yield a temporary path beside `path`; on success it replaces `path` in one rename. A
+    file-system error names `path` (a full disk says where it was writing)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_writer_tag()}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as e:
+        raise _naming(e, path) from e
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, file_mode(path.parent))
         os.replace(tmp, path)
+    except OSError as e:
+        raise _naming(e, path) from e
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
+def _naming(e: OSError, path: Path) -> OSError:
+    """The error with the path it was about (errors from write() or fsync() carry none)."""
+    if e.filename is None or str(e.filename).endswith(".tmp"):
+        return type(e)(e.errno, e.strerror, str(path))
+    return e
+
+
+def _writer_alive(tmp: Path) -> bool:
+    """Whether the process that is writing `tmp` may still be running: its name carries the
+    writer's host and pid (`.<name>.<host>-<pid>.<random>.tmp`, or torchvision-style
+    `<name>.tmp<pid>`). A writer on another host is assumed alive; a name without a writer
+    (older fraglib) is not."""
+    import re
+    m = re.search(r"\.([^.]+)-(\d+)\.[^.]*\.tmp$", tmp.name)
+    if m:
+        host, pid = m.group(1), int(m.group(2))
+        if host != socket.gethostname().replace(".", "_"):
+            return True
+    else:
+        m = re.search(r"\.tmp(\d+)$", tmp.name)
+        if not m:
+            return False
+        pid = int(m.group(1))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # alive, another user's
+        return True
+    return True
+
+
 def clean_temporaries(folder: Path, older_than: float = 0.0) -> int:
     """Remove the temporary files a killed writer left in `folder` (`.<name>.*.tmp`, and
-    torchvision's `*.tmp<pid>`) older than `older_than` seconds; call it holding the folder's
-    lock. Returns how many were removed."""
+    torchvision's `*.tmp<pid>`): only those whose writer is no longer running (a live writer's
+    file is never touched, lock or no lock), older than `older_than` seconds. Returns how many
+    were removed."""
     removed = 0
     now = time.time()
     for tmp in list(Path(folder).glob(".*.tmp")) + list(Path(folder).glob("*.tmp[0-9]*")):
         try:
-            if now - tmp.stat().st_mtime >= older_than:
+            if now - tmp.stat().st_mtime >= older_than and not _writer_alive(tmp):
                 tmp.unlink()
                 removed += 1
         except OSError:
@@ -179,3 +225,23 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def ensure_file(path: Path, make, expected_sha256: str | None = None) -> Path:
+    """A generated file (the book's static assets), reused only when it verifies: against
+    `expected_sha256` where the source's digest is known, else against the `<name>.sha256` written
+    beside it. Anything else (missing, truncated by a kill or a full disk, edited) is made again
+    with `make()` (bytes) and written atomically, its digest after it."""
+    path = Path(path)
+    side = path.with_name(path.name + ".sha256")
+    try:
+        have = sha256(path)
+        want = expected_sha256 or side.read_text().strip()
+        if have == want:
+            return path
+    except OSError:
+        pass
+    data = make()
+    write_bytes(data, path)
+    write_bytes(hashlib.sha256(data).hexdigest().encode(), side)
+    return path

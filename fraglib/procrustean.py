@@ -26,7 +26,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-SITES = ("none", "input", "feature")
+from .config import PROCRUSTEAN_SITES as SITES  # noqa: F401
 
 
 def mix_strength(counts, strength: float) -> torch.Tensor:

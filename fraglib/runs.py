@@ -38,10 +38,8 @@ from .config import RunConfig
 from .data import RunData, make_run_data
 from .embed import Embeddings, extract
 from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, write_json
-from .train import evaluate, new_model, pick_device, train
-
-FILES = ("config.json", "model.pt", "history.json", "metrics.json")
-
+from .device import pick_device
+from .train import evaluate, new_model, train
 
 def default_root() -> Path:
     """Run store: $FRAGLIB_RUNS, else `runs/` beside the package's source checkout; resolved
@@ -68,7 +66,7 @@ def _sha(path: Path) -> str | None:
 @contextmanager
 def locked(folder: Path, what: str, poll: float = 5.0):
     """Hold the folder's lock; while another process holds it, say once which run it is and who
-    holds it. Temporary files a killed writer left behind are removed once the lock is held."""
+    holds it. Temporary files a killed writer left behind are removed (`_tidy`)."""
     lock = FileLock(str(folder / ".lock"))
     owner = folder / ".lock.owner"
     try:
@@ -84,8 +82,7 @@ def locked(folder: Path, what: str, poll: float = 5.0):
     try:
         owner.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                      "since": time.strftime("%Y-%m-%dT%H:%M:%S")}))
-        clean_temporaries(folder)
-        clean_temporaries(folder / "derived")
+        _tidy(folder)
         yield
     finally:
         owner.unlink(missing_ok=True)
@@ -183,35 +180,10 @@ class RunStore:
         return (same and metrics is not None and history is not None and model is not None
                 and metrics.get("model_sha256") == model == history.get("summary", {}).get("model_sha256"))
 
-    def _repair(self, config: RunConfig, device=None, progress: bool = True) -> bool:
-        """Redo what is damaged from what is not, without training: history.json from metrics.json,
-        metrics.json from history.json and the model. True when the run is complete after it."""
-        folder = self.folder(config)
-        same, metrics, history, model = self._records(config)
-        if not same or model is None:
-            return False
-        if metrics is not None and metrics.get("model_sha256") == model and history is None:
-            summary = {k: metrics[k] for k in SUMMARY if k in metrics}
-            write_json({"epochs": metrics["history"], "summary": summary}, folder / "history.json")
-            if progress:
-                print(f"history.json of {config.label()} was damaged: written again from metrics.json")
-        elif history is not None and history.get("summary", {}).get("model_sha256") == model and (
-                metrics is None or metrics.get("model_sha256") != model):
-            data = make_run_data(config, self.data_root)
-            net = new_model(config, data)
-            net.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
-            rebuilt = {**history["summary"], **evaluate(net, data, device), "history": history["epochs"]}
-            if _embeddings_intact(folder / "embeddings.npz"):
-                rebuilt["embeddings_sha256"] = sha256(folder / "embeddings.npz")
-            write_json(rebuilt, folder / "metrics.json")
-            if progress:
-                print(f"metrics.json of {config.label()} was damaged: rebuilt from history.json and the model")
-        return self.is_complete(config)
-
     def get(self, config: RunConfig, train_if_missing: bool = True, progress: bool = True,
             device=None, stop_after_epoch=None) -> Run:
-        """The stored run for `config`; repairs what is damaged, trains (or resumes training) only
-        when the model itself is missing or damaged."""
+        """The stored run for `config`; recovers what can be verified (`_recover`), and trains (or
+        resumes training) only when the model itself cannot be, saying which file and why."""
         folder = self.folder(config)
         _tidy(folder)
         if not self.is_complete(config):
@@ -220,11 +192,70 @@ class RunStore:
             folder.mkdir(parents=True, exist_ok=True)
             with locked(folder, f"the run {config.label()}"):
                 # another process may have finished it meanwhile, or only a record is damaged
-                if not self.is_complete(config) and not self._repair(config, device, progress):
-                    self._train(config, folder, progress, device, stop_after_epoch)
+                if not self.is_complete(config):
+                    why = self._recover(config, device, progress)
+                    if why is not None:
+                        self._train(config, folder, progress, device, stop_after_epoch, why)
         return Run(folder, config, self.data_root)
 
-    def _train(self, config, folder, progress, device, stop_after_epoch):
+    # -- recovery: nothing that can be verified is thrown away ------------------------------------
+    def _recover(self, config: RunConfig, device=None, progress: bool = True) -> str | None:
+        """Make the run complete from what its files still vouch for, without training: records
+        of the release before digests adopted, a damaged config.json rebuilt, history.json from
+        metrics.json, metrics.json from history.json and the model. None when the run is complete
+        after it; otherwise why it must be trained (which file, and what is wrong with it)."""
+        folder = self.folder(config)
+        say = print if progress else (lambda *a, **k: None)
+        if _adopt_legacy(folder, config):
+            say(f"adopted {config.label()}: written by fraglib before digests, its model.pt matches the "
+                f"sha256 its metrics.json records (records re-written with digests)")
+            return None
+        same, metrics, history, model = self._records(config)
+        if model is None:
+            return "model.pt is missing" if not (folder / "model.pt").exists() else "model.pt is unreadable"
+        vouched = [r for r in (metrics, history) if r is not None and _summary(r).get("model_sha256") == model]
+        if not vouched:
+            if metrics is None and history is None:
+                return "metrics.json and history.json are both missing or damaged: nothing vouches for model.pt"
+            return "model.pt does not match the sha256 its metrics.json and history.json record (damaged)"
+        if not same:
+            saved = _read(folder / "config.json")
+            recorded = {_summary(r).get("config_digest") for r in vouched} - {None}
+            if recorded and recorded != {config.digest()}:
+                return self._set_aside(folder, "its records name another configuration")
+            if saved is not None and isinstance(saved.get("config"), dict) and not recorded:
+                return self._set_aside(folder, "config.json names another configuration")
+            write_json({"config": config.to_dict(), "fraglib_version": __version__}, folder / "config.json")
+            vouch = "the configuration digest its records hold" if recorded else "the folder's name"
+            say(f"config.json of {config.label()} was damaged: written again ({vouch} and the model's "
+                f"sha256 vouch for the run)")
+        if metrics is not None and metrics.get("model_sha256") == model and history is None:
+            summary = {k: metrics[k] for k in SUMMARY if k in metrics}
+            write_json({"epochs": metrics["history"], "summary": summary}, folder / "history.json")
+            say(f"history.json of {config.label()} was damaged: written again from metrics.json")
+        elif history is not None and _summary(history).get("model_sha256") == model and (
+                metrics is None or metrics.get("model_sha256") != model):
+            data = make_run_data(config, self.data_root)
+            net = new_model(config, data)
+            net.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+            rebuilt = {**history["summary"], **evaluate(net, data, device), "history": history["epochs"]}
+            if _embeddings_intact(folder / "embeddings.npz"):
+                rebuilt["embeddings_sha256"] = sha256(folder / "embeddings.npz")
+            write_json(rebuilt, folder / "metrics.json")
+            say(f"metrics.json of {config.label()} was damaged: rebuilt from history.json and the model")
+        return None if self.is_complete(config) else "its records disagree with each other"
+
+    def _set_aside(self, folder: Path, why: str) -> str:
+        """Move the files of a folder that holds another run out of the way (never deleted);
+        return the reason to train, naming where they went."""
+        aside = folder.with_name(f"{folder.name}.foreign-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+        aside.mkdir()
+        for p in folder.iterdir():
+            if not p.name.startswith(".lock"):
+                p.rename(aside / p.name)
+        return f"{why}: its files were moved, not deleted, to {aside.name}"
+
+    def _train(self, config, folder, progress, device, stop_after_epoch, why: str = "not in the store"):
         config_file = folder / "config.json"
         saved = _read(config_file)
         same = saved is not None and saved.get("config") == config.to_dict()
@@ -234,7 +265,8 @@ class RunStore:
             (folder / "checkpoint.pt").unlink(missing_ok=True)
             write_json({"config": config.to_dict(), "fraglib_version": __version__}, config_file)
         if progress:
-            print(f"training {config.label()} -> {folder}")
+            resume = ", resuming from its checkpoint" if (folder / "checkpoint.pt").exists() else ""
+            print(f"training {config.label()} ({why}{resume}) -> {folder}")
         data = make_run_data(config, self.data_root)
         result = train(config, data, folder / "checkpoint.pt", device=device, progress=progress,
                        stop_after_epoch=stop_after_epoch)
@@ -251,6 +283,7 @@ class RunStore:
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "fraglib_version": __version__,
             "torch_version": torch.__version__,
+            "config_digest": config.digest(),
             "model_sha256": atomic_torch_save(result.best_state, folder / "model.pt"),
         }
         write_json({"epochs": result.history, "summary": summary}, folder / "history.json")
@@ -277,23 +310,51 @@ class RunStore:
 
 # the training's facts, kept in history.json so that a damaged metrics.json can be rebuilt
 SUMMARY = ("best_epoch", "best_val_bac", "best_test_bac", "selection", "train_seconds", "images_per_second",
-           "device", "host", "finished", "fraglib_version", "torch_version", "model_sha256")
+           "device", "host", "finished", "fraglib_version", "torch_version", "config_digest", "model_sha256")
+
+
+def _summary(record: dict) -> dict:
+    """The training's facts of a verified record: history.json keeps them under "summary",
+    metrics.json at its top level."""
+    return record.get("summary", {}) if "epochs" in record else record
 
 
 def _tidy(folder: Path) -> None:
-    """Remove what a killed writer left in a run folder, if no other process is writing there."""
-    if not folder.is_dir():
-        return
-    lock = FileLock(str(folder / ".lock"))
-    try:
-        lock.acquire(timeout=0)
-    except (Timeout, OSError):
-        return
-    try:
+    """Remove what a killed writer left in a run folder and its derived/ (a live writer's
+    temporaries are never touched: `clean_temporaries` checks that their writer is gone)."""
+    if folder.is_dir():
         clean_temporaries(folder)
         clean_temporaries(folder / "derived")
-    finally:
-        lock.release()
+
+
+def _plain_json(path: Path):
+    """A JSON file as written by fraglib before digests (no `_sha256`), or None."""
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return None if isinstance(obj, dict) and "_sha256" in obj else obj
+
+
+def _adopt_legacy(folder: Path, config: RunConfig) -> bool:
+    """A run written by the release before digests (same folder key; plain JSON records, history
+    a list, metrics.json holding model.pt's sha256): adopted when its config matches and its
+    model.pt matches that sha256; its records (and derived analyses) re-written with digests."""
+    saved, metrics, history = (_plain_json(folder / n) for n in ("config.json", "metrics.json", "history.json"))
+    if not (isinstance(saved, dict) and saved.get("config") == config.to_dict() and isinstance(metrics, dict)
+            and isinstance(history, list) and "model_sha256" in metrics):
+        return False
+    if _sha(folder / "model.pt") != metrics["model_sha256"]:
+        return False
+    summary = {k: metrics[k] for k in SUMMARY if k in metrics}
+    write_json({"epochs": history, "summary": summary}, folder / "history.json")
+    write_json({**metrics, "history": history}, folder / "metrics.json")
+    for blob in sorted((folder / "derived").glob("*.json")):
+        old = _plain_json(blob)
+        if isinstance(old, dict) and {"key", "value"} <= set(old):
+            write_json(old, blob)
+    write_json(saved, folder / "config.json")
+    return True
 
 
 def _embeddings_intact(path: Path) -> bool:

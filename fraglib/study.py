@@ -66,8 +66,8 @@ class Study:
         self.store = store
         bal_cfg, imb_cfg = study_configs(dataset, loss, imbalance_ratio, profile, seed,
                                          balanced_per_loss, **overrides)
-        self.dataset, self.loss, self.profile, self.seed = dataset, loss, profile, seed
-        self.imbalance_ratio = imbalance_ratio
+        self.dataset, self.loss, self.profile, self.seed = dataset, loss, profile, imb_cfg.seed
+        self.imbalance_ratio = imb_cfg.imbalance_ratio
         self._args = dict(store=store, progress=progress, balanced_per_loss=balanced_per_loss,
                           n_resamples=n_resamples, **overrides)
         self.balanced: Run = store.get(bal_cfg, progress=progress)

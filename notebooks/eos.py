@@ -45,7 +45,7 @@ seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 k_enemies = 10             # EOS: a point's partner is one of this many enemies
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
+study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## The generalization gap per class

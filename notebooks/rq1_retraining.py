@@ -43,7 +43,7 @@ seed = 0                   # weights, batch order, the re-trained head's init
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
+study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## Three balanced accuracies

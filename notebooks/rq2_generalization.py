@@ -41,7 +41,7 @@ seed = 0                   # weights, batch order, augmentation
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
+study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## Per-class train and test accuracy

@@ -40,7 +40,7 @@ seed = 0                   # weights init and batch order
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
+study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## The ten largest weights per class

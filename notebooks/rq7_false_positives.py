@@ -46,7 +46,7 @@ seed = 0                   # weights and batch order of the erring network
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)
+study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## Mean fe in training, test TP and test FP

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fraglib.config import RunConfig
 from fraglib.runs import RunStore
-
-
-def tiny(loss="ce", ratio=100, **kw) -> RunConfig:
-    return RunConfig.make("fashion-mnist", loss, ratio, profile="tiny", **kw)
 
 
 @pytest.fixture(scope="session")

@@ -39,4 +39,4 @@ def test_train_then_list(tmp_path):
 def test_seeds_below_one_is_a_clear_error(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fraglib", "book", "--profile", "tiny", "--seeds", "0",
                         "--root", str(tmp_path)], capture_output=True, text=True, cwd=REPO)
-    assert r.returncode == 2 and "seeds must be a whole number >= 1" in r.stderr
+    assert r.returncode == 2 and "--seeds: must be a whole number >= 1" in r.stderr

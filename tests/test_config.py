@@ -1,6 +1,8 @@
 """Configs validate on construction and name their runs."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from fraglib.config import PROFILES, RunConfig, regime_for
@@ -54,6 +56,7 @@ def test_paper_regime_is_cao_et_al():
 import torch  # noqa: E402
 
 import fraglib.config as C  # noqa: E402
+import fraglib.device as Dv  # noqa: E402
 
 
 @pytest.mark.parametrize("device,cpu_bf16,cuda_bf16,expected", [
@@ -64,22 +67,35 @@ import fraglib.config as C  # noqa: E402
     ("mps", True, True, "fp32"),     # anything else: fp32
 ])
 def test_auto_precision_follows_the_device_capability(monkeypatch, device, cpu_bf16, cuda_bf16, expected):
-    monkeypatch.setattr(C, "_cpu_bf16", lambda: cpu_bf16)
-    monkeypatch.setattr(C, "_cuda_bf16", lambda: cuda_bf16)
-    assert C.resolve_precision("auto", device) == expected
-    assert C.resolve_precision("fp32", device) == "fp32"  # an explicit choice is kept
-    assert C.resolve_precision("bf16", device) == "bf16"
+    monkeypatch.setattr(Dv, "_cpu_bf16", lambda: cpu_bf16)
+    monkeypatch.setattr(Dv, "_cuda_bf16", lambda: cuda_bf16)
+    assert Dv.resolve_precision("auto", device) == expected
+    assert Dv.resolve_precision("fp32", device) == "fp32"  # an explicit choice is kept
+    assert Dv.resolve_precision("bf16", device) == "bf16"
 
 
-def test_auto_precision_on_this_machine_matches_torchs_report():
-    native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    assert C.resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")
+@pytest.mark.precision
+def test_auto_precision_on_this_machine_matches_torchs_report_unless_forced():
+    forced = os.environ.get(Dv.CPU_BF16_ENV)
+    native = Dv.CPU_BF16_CHOICES[forced] if forced else torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert Dv.resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")
+
+
+@pytest.mark.parametrize("kind,expected", [("native", "bf16"), ("emulated", "fp32")])
+def test_the_cpu_kind_can_be_forced_for_the_tests_of_the_other_kind(monkeypatch, kind, expected):
+    """Issue 16: precision resolution is injectable (FRAGLIB_CPU_BF16), so the suite runs as if on
+    the other kind of CPU; a wrong value names the choices."""
+    monkeypatch.setenv(Dv.CPU_BF16_ENV, kind)
+    assert RunConfig.make("fashion-mnist", "ce", 100, device="cpu").regime.precision == expected
+    monkeypatch.setenv(Dv.CPU_BF16_ENV, "yes")
+    with pytest.raises(ValueError, match="native, emulated"):
+        Dv.resolve_precision("auto", "cpu")
 
 
 def test_resolved_precision_is_part_of_the_runs_identity(monkeypatch):
-    monkeypatch.setattr(C, "_cpu_bf16", lambda: False)
+    monkeypatch.setattr(Dv, "_cpu_bf16", lambda: False)
     fp32 = RunConfig.make("fashion-mnist", "ce", 100, device="cpu")
-    monkeypatch.setattr(C, "_cpu_bf16", lambda: True)
+    monkeypatch.setattr(Dv, "_cpu_bf16", lambda: True)
     bf16 = RunConfig.make("fashion-mnist", "ce", 100, device="cpu")
     assert (fp32.regime.precision, bf16.regime.precision) == ("fp32", "bf16")
     assert fp32.digest() != bf16.digest() and fp32.key() != bf16.key()

@@ -22,7 +22,7 @@ from fraglib.fileio import Damaged, atomic_path, load_verified, read_json, save_
 from fraglib.study import Study
 from fraglib.train import Interrupted
 
-from .conftest import tiny
+from .helpers import tiny
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from fraglib.fileio import load_verified
 import fraglib.data as D
 from fraglib.config import RunConfig
 
-from .conftest import tiny
+from .helpers import tiny
 from .fake_datasets import make_celeba, make_cifar10, make_fashion_gz, make_svhn, skip_md5
 
 

@@ -7,7 +7,7 @@ import pytest
 import fraglib.measures as M
 from fraglib.heads import fit_linear_head, head_bac
 
-from .conftest import tiny
+from .helpers import tiny
 
 
 @pytest.mark.parametrize("loss", ["ce", "ldam-drw"])  # linear head with bias; cosine head

@@ -7,7 +7,7 @@ import torch
 from fraglib.procrustean import feature_site, mix, mix_strength
 from fraglib.train import batch_class_sums
 
-from .conftest import tiny
+from .helpers import tiny
 
 
 def test_strength_follows_the_class_counts_and_spares_the_smallest():

@@ -16,7 +16,7 @@ import fraglib.runs as R
 from fraglib.fileio import read_json, sha256
 from fraglib.train import Interrupted
 
-from .conftest import tiny
+from .helpers import tiny
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,7 @@
 """Speed of every measure with its bootstrap interval on 60,000 x 64 x 10 embeddings
 (target: under 2 s on a 2-core CPU, issue 10).
 
-Times every figure function of the book (`figures.FIGURES`: RQ1 ... RQ7 and EOS, each with its
+Times every figure function of the pair questions (`questions.QUESTIONS`: RQ1 ... RQ7 and EOS, each with its
 1,000 bootstrap resamples and RQ6's size-matched control) on a study of the full Fashion-MNIST
 at 100:1: a balanced run with 60,000 x 64 x 10 training embeddings and an imbalanced run with
 DESIGN.md's counts (6,000 ... 60: 14,886 images), sharing 10,000 test embeddings; embeddings are
@@ -22,8 +22,9 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from fraglib import figures as F
-from fraglib.bootstrap import RESAMPLES
+from fraglib.bootstrap import RESAMPLES, pair_resamples
+from fraglib.figures import Record
+from fraglib.questions import QUESTIONS
 
 
 def fake_run(rng, counts, N_test, H, C, fe_test, y_test):
@@ -36,44 +37,39 @@ def fake_run(rng, counts, N_test, H, C, fe_test, y_test):
                           y_test=y_test, pred_test=(fe_test @ W.T + b).argmax(1), weight=W, weight_eff=W,
                           bias=b, num_classes=C)
     pred = lambda: rng.integers(0, C, N_test).tolist()  # noqa: E731
-    cached = {"retrain": {"bac": 0.5, "pred": pred()},
-              "eos": [{"sampler": s, "bac": 0.5, "pred": pred(), "class_acc": [0.5] * C, "n_train": N,
-                       "sampling_seconds": 0.0, "head_seconds": 0.0} for s in ("none", "crt", "ros", "smote", "eos")]}
-    cached["eos-authors"] = [dict(cached["eos"][-1], pred=pred())]
+    analyses = {"retrain": {"bac": 0.5, "pred": pred()},
+                "eos": [{"sampler": s, "bac": 0.5, "pred": pred(), "class_acc": [0.5] * C, "n_train": N,
+                         "sampling_seconds": 0.0, "head_seconds": 0.0} for s in ("none", "crt", "ros", "smote", "eos")]}
+    analyses["eos-authors"] = [dict(analyses["eos"][-1], pred=pred())]
     metrics = {"test_bac": 0.5, "train_class_acc": [1.0] * C, "test_class_acc": [0.5] * C,
                "train_counts": np.bincount(y, minlength=C).tolist()}
-    return SimpleNamespace(embeddings=lambda: emb, metrics=metrics, config=SimpleNamespace(seed=0),
-                           derived=lambda name, key, compute: cached[name])
+    return emb, metrics, analyses
 
 
 def fake_study(N_test=10_000, H=64, C=10, seed=0):
-    from fraglib.data import imbalance_counts
+    """(embeddings, metrics, analyses) of a balanced and an imbalanced stand-in run."""
+    from fraglib.config import imbalance_counts
     rng = np.random.default_rng(seed)
     fe_test = np.maximum(rng.normal(size=(N_test, H)), 0).astype(np.float32)
     y_test = np.repeat(np.arange(C), N_test // C)
     bal = fake_run(rng, [6000] * C, N_test, H, C, fe_test, y_test)
     imb = fake_run(rng, imbalance_counts(6000, C, 100, "exp"), N_test, H, C, fe_test, y_test)
-    cache = {}
-
-    def resamples():
-        if not cache:
-            cache["rs"] = F.make_resamples(bal.embeddings(), imb.embeddings(), B=RESAMPLES, seed=0)
-        return cache["rs"]
-    return SimpleNamespace(balanced=bal, imbalanced=imb, dataset="fashion-mnist", loss="ce", in_regime=True,
-                           embeddings=lambda: (bal.embeddings(), imb.embeddings()), resamples=resamples)
+    return bal, imb
 
 
 def main(repeats: int = 5):
     times, parts = [], []
     for _ in range(repeats):
-        study = fake_study()
+        (eb, mb, _), (ei, mi, analyses) = fake_study()
         t0 = time.perf_counter()
-        study.resamples()
+        rs = pair_resamples(eb, ei, B=RESAMPLES, seed=0)   # what Study.record draws once per study
         part = {"resamples": time.perf_counter() - t0}
-        for rq, fn in F.FIGURES.items():
+        rec = Record(embeddings={"balanced": eb, "imbalanced": ei}, metrics={"balanced": mb, "imbalanced": mi},
+                     configs={}, resamples=rs, analyses=analyses)
+        for q in (q for q in QUESTIONS if q.runs == "pair"):
             t = time.perf_counter()
-            fn(study)
-            part[rq] = time.perf_counter() - t
+            q.figures(rec)
+            part[q.id] = time.perf_counter() - t
         times.append(time.perf_counter() - t0)
         parts.append(part)
     best = int(np.argmin(times))

@@ -39,22 +39,17 @@ def _entry(figs, claims) -> dict:
 
 def snapshot(profile: str, seed: int = 0) -> dict:
     """{question: {configuration: {"figures": {...}, "claims": [[text, ours, verdict, support], ...]}}}"""
-    from fraglib import claims as K
-    from fraglib.book import PROCRUSTEAN_SITE, PROCRUSTEAN_STRENGTH
-    from fraglib.chapter import open_matrix
-    from fraglib.config import MATRIX
-    from fraglib.figures import FIGURES, collapse_figures, procrustean_figures
+    from fraglib.chapter import studies
+    from fraglib.questions import QUESTIONS
     out: dict = {}
-    for label, study in open_matrix(profile, seed).items():
-        for rq in FIGURES:
-            figs = study.figures(rq)
-            out.setdefault(rq, {})[label] = _entry(figs, study.claims(rq))
-        if study.loss == "ce":
-            fig = collapse_figures(study)
-            out.setdefault("COLLAPSE", {})[label] = _entry(fig, K.judge(K.collapse_claims(fig), study.in_regime))
-    fig = procrustean_figures(MATRIX[profile][0][0], profile, seed, PROCRUSTEAN_SITE, PROCRUSTEAN_STRENGTH)
-    out["PT"] = {MATRIX[profile][0][0]: _entry(fig, K.procrustean_claims(fig))}
+    for q in QUESTIONS:
+        for label, study in studies(q.id, profile, seed).items():
+            out.setdefault(q.id, {})[label] = _entry(study.figures(q.id), study.claims(q.id))
     return out
+
+
+# names the redesign changed (issue 17): old -> new, so that a snapshot of the old code compares
+RENAMED = {"imb_bac": "bac", "k94_bal": "bal_k94", "largest_ce_ratio_bal": "bal_largest_ce_ratio"}
 
 
 def main() -> int:
@@ -68,7 +63,9 @@ def main() -> int:
         Path(a.out).write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
         print(f"wrote {a.out}: {sum(len(v) for v in snap.values())} (question, configuration) entries")
     if a.compare:
-        old = json.loads(Path(a.compare).read_text())
+        old = json.loads(Path(a.compare).read_text(), object_hook=lambda d: {RENAMED.get(k, k): v for k, v in d.items()})
+        if "COLLAPSE" in old:   # the old code keyed the ladder by its pair's label, the new by its dataset
+            old["COLLAPSE"] = {label.split(" · ")[0]: v for label, v in old["COLLAPSE"].items()}
         diffs = []
 
         def walk(x, y, where):

@@ -1,16 +1,17 @@
-"""`python -m fraglib book`: train the matrix, execute every chapter per configuration, build.
+"""`python -m fraglib book`: plan the book from the table of questions, train, execute, build.
 
-1. Every run the profile's matrix needs (one balanced cross-entropy reference per dataset, and
-   one imbalanced run per configuration) is trained or loaded, the longest first, in parallel
-   worker processes whose torch thread counts add up to the cores; each run's embeddings and
-   costly analyses are computed once there, so the chapters only read the run store.
-2. Each chapter (a Jupytext file in notebooks/) is converted in memory and executed by papermill
-   once per configuration, into book/runs/<profile>/<chapter>/<dataset>-<loss>.ipynb, with a
-   title of its own; the summary page once per profile. Pages run in parallel, one kernel per
-   core with one torch thread each, and are cached: a page is executed again only when its
-   chapter's source, its parameters, its runs or fraglib's code changed (`page_key`).
-3. Jupyter Book 1.x builds the static HTML into book/_build/html (charts drawn by one local
-   vega bundle in book/_static, so they show offline); Sphinx rebuilds only changed pages.
+0. `plan`: every page and every run follows from `questions.QUESTIONS` and the profile's
+   matrix: a page per configuration for each question of that scope (and a comparison page
+   where the question has a key figure), a page per profile for the others, and the summary.
+1. `train_all`: every run the pages read is trained or loaded, the longest first, in parallel
+   worker processes whose torch thread counts add up to the cores; each run's embeddings and the
+   costly analyses its questions name are computed there, so the chapters only read the store.
+2. `execute_pages`: each page is its chapter (a Jupytext file in notebooks/) executed by
+   papermill into book/runs/<profile>/..., with a title of its own. Pages run in parallel, one
+   kernel per core with one torch thread each, and are cached: a page is executed again only
+   when its chapter's source, its parameters, its runs or fraglib's code changed (`page_key`).
+3. `build_html`: Jupyter Book 1.x builds the static HTML into book/_build/html (charts drawn by
+   one local vega bundle in book/_static, so they show offline; figures numbered by Sphinx).
 """
 from __future__ import annotations
 
@@ -20,33 +21,32 @@ import json
 import multiprocessing
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from . import __version__
-from .config import MATRIX, RunConfig, check_choice, whole_number
+from .config import MATRIX, RUN_SETS, RunConfig, check_choice, whole_number
 from .fileio import ensure_file, sha256
+from .questions import QUESTIONS, Question
 from .runs import RunStore
-from .study import study_configs
+from .study import analyse
 
 REPO = Path(__file__).resolve().parents[1]
-
-CHAPTERS = ["rq1_retraining", "rq2_generalization", "rq3_top_k", "rq4_ce_diversity", "rq5_weights",
-            "rq6_fe_diversity", "rq7_false_positives", "eos"]
-SHORT = {"rq1_retraining": "RQ1", "rq2_generalization": "RQ2", "rq3_top_k": "RQ3",
-         "rq4_ce_diversity": "RQ4", "rq5_weights": "RQ5", "rq6_fe_diversity": "RQ6",
-         "rq7_false_positives": "RQ7", "eos": "EOS"}
 BOOK_FILES = ["_config.yml", "_toc.yml", "book/intro.md", "book/methods.md", "book/references.md",
               "book/references.bib", "book/_static/fraglib.css"]
+ANALYSES = {a.name: a for q in QUESTIONS for a in q.analyses}
 
 
 def chapters() -> list[str]:
-    return [c for c in CHAPTERS if (REPO / "notebooks" / f"{c}.py").exists()]
+    """The chapters of the book, in the table's order (those whose notebook exists)."""
+    return [q.chapter for q in QUESTIONS if (REPO / "notebooks" / f"{q.chapter}.py").exists()]
 
 
 def cores() -> int:
@@ -57,26 +57,99 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def matrix_configs(profile: str, seed: int = 0) -> list[tuple[tuple, RunConfig, RunConfig]]:
-    """(configuration, balanced config, imbalanced config) for every entry of the profile's matrix,
-    validated before anything trains."""
-    return [((d, l, r), *study_configs(d, l, r, profile, seed)) for d, l, r in MATRIX[profile]]
-
-
-PROCRUSTEAN_SITE, PROCRUSTEAN_STRENGTH = "feature", 0.5   # the chapter's default (methods page)
-
-
-def collapse_configs(profile: str, seeds) -> list[RunConfig]:
-    """The cross-entropy runs of RQ5's Minority Collapse section: the matrix's first dataset at
-    each of COLLAPSE_RATIOS, for every seed."""
-    from .config import COLLAPSE_RATIOS
-    dataset = MATRIX[profile][0][0]
-    return [study_configs(dataset, "ce", r, profile, s)[1] for s in seeds for r in COLLAPSE_RATIOS[profile]]
-
-
 def check_seeds(seeds) -> int:
     """The number of seeds per configuration: a whole number >= 1 (2, 2.0 and "2" alike)."""
     return whole_number("seeds (seeds 0 .. N-1 are trained)", seeds, minimum=1)
+
+
+# -- 0. the plan -----------------------------------------------------------------------------------
+def studies_of(q: Question, profile: str) -> list[tuple[str, str, float]]:
+    """The (dataset, loss, ratio) of each study a question reads on a profile: every configuration
+    of the matrix, or (profile scope) the matrix's first dataset, with cross-entropy."""
+    if q.scope == "profile":
+        dataset, _, ratio = MATRIX[profile][0]
+        return [(dataset, "ce", ratio)]
+    return list(MATRIX[profile])
+
+
+def study_configs(q: Question, profile: str, seeds) -> dict[str, RunConfig]:
+    """Every run a question's pages read, for every seed, by config digest."""
+    return {c.digest(): c for d, l, r in studies_of(q, profile) for s in seeds
+            for c in RUN_SETS[q.runs](d, l, r, profile, s).values()}
+
+
+@dataclass
+class Page:
+    chapter: str
+    out: Path
+    title: str
+    parameters: dict
+    runs: list = field(default_factory=list)   # the RunConfigs it reads (its cache key names them)
+
+
+@dataclass
+class Plan:
+    pages: list[Page]
+    runs: dict[str, RunConfig]                 # digest -> config: everything the book reads
+    analyses: dict[str, set]                   # digest -> names of the analyses to compute
+
+
+def plan(profile: str, seeds: int, only=None, out_dir: Path | None = None) -> Plan:
+    """Every page of the profile's book (or of the chapters in `only`, and the summary) and every
+    run and analysis they read, validated before anything trains."""
+    out_dir = out_dir or REPO / "book" / "runs" / profile
+    seed_list = list(range(seeds))
+    runs, analyses, pages = {}, {}, []
+    for q in QUESTIONS:
+        configs = study_configs(q, profile, seed_list)
+        runs.update(configs)
+        for d, l, r in studies_of(q, profile):
+            for s in seed_list:
+                study = RUN_SETS[q.runs](d, l, r, profile, s)
+                for a in q.analyses:
+                    analyses.setdefault(study[a.run].digest(), set()).add(a.name)
+        if only and q.chapter not in only:
+            continue
+        common = dict(profile=profile, seed=0, seeds=seeds)
+        if q.scope == "profile":
+            (d, _, r), = studies_of(q, profile)
+            title = q.caption.split(" · ", 1)[-1]
+            pages.append(Page(q.chapter, out_dir / f"{q.chapter}.ipynb", f"{title} ({profile})",
+                              dict(dataset=d, imbalance_ratio=float(r), **common), list(configs.values())))
+            continue
+        for d, l, r in studies_of(q, profile):
+            own = [c for s in seed_list for c in RUN_SETS[q.runs](d, l, r, profile, s).values()]
+            pages.append(Page(q.chapter, out_dir / q.chapter / f"{d}-{l}.ipynb", f"{q.id} · {d} · {l} · {r:g}:1 ({profile})",
+                              dict(dataset=d, loss=l, imbalance_ratio=float(r), **common), own))
+        if q.key_figure is not None:
+            pages.append(Page("compare", out_dir / q.chapter / "all.ipynb", f"{q.id} · every configuration ({profile})",
+                              dict(q=q.id, **common), list(configs.values())))
+    pages.append(Page("summary", out_dir / "summary.ipynb", f"Summary: every claim, every run ({profile})",
+                      dict(profile=profile, seed=0, seeds=seeds), list(runs.values())))
+    return Plan(pages, runs, analyses)
+
+
+def toc_text(profile: str = "*") -> str:
+    """The table of contents, from the table of questions (`_toc.yml` is this for every profile;
+    a build narrows it to its own, so two profiles' pages never mix)."""
+    lines = ["# The book's table of contents, written from fraglib/questions.py by fraglib.book.toc_text",
+             "# (tests/test_book.py checks that they agree). Chapter pages are written by",
+             "# `python -m fraglib book` into book/runs/<profile>/.", "format: jb-book", "root: book/intro",
+             "parts:", "  - caption: Setting", "    chapters:", "      - file: book/methods",
+             f"      - glob: book/runs/{profile}/summary"]
+    for q in QUESTIONS:
+        where = f"{q.chapter}/*" if q.scope == "configuration" else q.chapter
+        lines += [f'  - caption: "{q.caption}"', "    chapters:", f"      - glob: book/runs/{profile}/{where}"]
+    lines += ["  - caption: References", "    chapters:", "      - file: book/references"]
+    return "\n".join(lines) + "\n"
+
+
+def profile_toc(root: Path, profile: str) -> Path:
+    """The table of contents of one profile's book, written beside its build."""
+    path = root / "book" / "_build" / f"_toc.{profile}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(toc_text(profile))
+    return path
 
 
 # -- 1. training ---------------------------------------------------------------------------------
@@ -85,28 +158,27 @@ def _worker_init(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_and_measure(config_dict: dict, store_root: str, device: str | None, analyse: bool = True) -> str:
-    """Worker task: train (or load) one run, extract its embeddings and compute the analyses
-    that cost time (RQ1's re-trained head, EOS), so the pages only read; returns its label."""
-    from .figures import eos_rows, retrained_bac
+def _train_and_measure(config_dict: dict, store_root: str, device: str | None, analyses=()) -> str:
+    """Worker task: train (or load) one run, extract its embeddings and compute the named costly
+    analyses (RQ1's re-trained head, EOS), so the pages only read; returns its label."""
     store = RunStore(store_root)
     config = RunConfig.from_dict(config_dict)
     run = store.get(config, progress=True, device=device)
     run.embeddings(device)
-    if analyse and not config.balanced:
-        retrained_bac(run)
-        eos_rows(run)
+    for name in sorted(analyses):
+        analyse(run, ANALYSES[name])
     return config.label()
 
 
 def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: str | None = None,
-              analyse: set | None = None) -> None:
+              analyses: dict | None = None) -> None:
     """Train the missing runs, the longest first, in `workers` processes of cores // workers
     threads each (more threads than cores thrash: two 2-thread processes on 2 cores ran 5x
-    slower), each run's embeddings and costly analyses with it."""
+    slower), each run's embeddings and costly analyses (`analyses`: digest -> names) with it."""
     from .config import SPECS, imbalance_counts
     from .data import load_source
     from .device import pick_device
+    analyses = analyses or {}
     unique = list({c.digest(): c for c in configs}.values())
     missing = [c for c in unique if not store.is_complete(c)]
     for dataset in sorted({c.dataset for c in missing}):  # prepare each dataset once, up front
@@ -119,13 +191,13 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
         return sum(imbalance_counts(n, classes, c.imbalance_ratio, c.imbalance_type)) * c.regime.epochs
 
     unique.sort(key=cost, reverse=True)
+    tasks = [(c.to_dict(), str(store.root), device, tuple(analyses.get(c.digest(), ()))) for c in unique]
     workers = 1 if pick_device(device).type == "cuda" else max(1, min(workers, len(missing)))
     if workers == 1:
-        for c in tqdm(unique, desc="runs", unit="run"):
-            _train_and_measure(c.to_dict(), str(store.root), device, analyse is None or c.digest() in analyse)
+        for task in tqdm(tasks, desc="runs", unit="run"):
+            _train_and_measure(*task)
         return
     threads = max(1, cores() // workers)
-    tasks = [(c.to_dict(), str(store.root), device, analyse is None or c.digest() in analyse) for c in unique]
     # multiprocessing.Pool, not concurrent.futures: a Ctrl-C must stop the workers now
     # (`terminate`), not after the queue of runs (each stops at an atomic write: it resumes)
     pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_init, initargs=(threads,))
@@ -177,13 +249,24 @@ def cached_key(page: Path) -> str | None:
 
 def retitle(nb, title: str, label: str | None = None) -> None:
     """Give an executed page its own title (and MyST label): the chapter's '# Question' becomes
-    a subtitle."""
+    a subtitle. The chapter's figure names become the page's own (`<label>-<name>`): one
+    chapter makes several pages, and Sphinx wants each label once in the book."""
+    names = set()
     for cell in nb.cells:
-        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
+        if cell.cell_type == "markdown":
+            names.update(re.findall(r"^:name: (\S+)", cell.source, re.M))
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        if label:
+            for name in names:
+                cell.source = re.sub(rf"(:name: |{{numref}}`){re.escape(name)}\b", rf"\g<1>{label}-{name}",
+                                     cell.source)
+        if title and cell.source.lstrip().startswith("# "):
             first, _, rest = cell.source.lstrip().partition("\n")
             target = f"({label})=\n" if label else ""
             cell.source = f"{target}# {title}\n\n**{first[2:].strip()}**\n{rest}"
-            return
+            title = None
 
 
 def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, key: str = "",
@@ -200,7 +283,7 @@ def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, ke
                                        cwd=str(cwd), progress_bar={"leave": False, "desc": out.stem[:30],
                                                                    "position": position + 1},
                                        **engine_options)
-        retitle(executed, title, label=f"{out.parent.parent.name}-{out.parent.name}-{out.stem}")
+        retitle(executed, title, label=page_label(out))
         for cell in executed.cells:  # the configuration shows once, in the kit's table
             tags = cell.metadata.setdefault("tags", [])
             if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
@@ -210,6 +293,12 @@ def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, ke
         os.replace(tmp, out)  # a half-executed page never replaces a good one
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def page_label(out: Path) -> str:
+    """A page's MyST label: its path under book/runs, with dashes ("tiny-rq3_top_k-fashion-mnist-ce")."""
+    parts = out.with_suffix("").parts
+    return "-".join(parts[parts.index("runs") + 1:]) if "runs" in parts else out.stem
 
 
 _KERNELS: dict[int, int] = {}   # page thread -> its kernel's process group (to stop on Ctrl-C)
@@ -258,6 +347,14 @@ def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
         slot = slots.get()
         try:
             execute(**page, position=slot, kernel_manager_class=km_class)
+        except Exception as e:
+            if stop.is_set():
+                raise
+            from papermill.exceptions import PapermillExecutionError
+            if isinstance(e, PapermillExecutionError):   # the chapter's own error: where, and what
+                raise RuntimeError(f"page {page['out'].relative_to(page['cwd'])} failed in cell {e.exec_count}: "
+                                   f"{e.ename}: {e.evalue}") from None
+            raise
         finally:
             _KERNELS.pop(threading.get_ident(), None)
             slots.put(slot)
@@ -291,26 +388,34 @@ def write_mathjax(static_dir: Path) -> Path:
     return ensure_file(Path(static_dir) / "mathjax" / "tex-svg.js", MATHJAX.read_bytes, sha256(MATHJAX))
 
 
-def profile_toc(root: Path, profile: str) -> Path:
-    """_toc.yml with its run globs narrowed to one profile, so two profiles' pages never mix."""
-    toc = (root / "_toc.yml").read_text().replace("book/runs/*/", f"book/runs/{profile}/")
-    path = root / "book" / "_build" / f"_toc.{profile}.yml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(toc)
-    return path
+# -- 3. html -----------------------------------------------------------------------------------
+def build_html(root: Path, profile: str, strict: bool = False) -> Path:
+    """Jupyter Book 1.x over the executed pages of one profile; the path of its index page."""
+    from .charts import write_vega_bundle
+    write_vega_bundle(root / "book" / "_static")
+    write_mathjax(root / "book" / "_static")
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--path-output",
+           str(root / "book"), "--builder", "html", "--toc", str(profile_toc(root, profile))]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    if subprocess.run(cmd).returncode:
+        raise RuntimeError("jupyter-book build failed: its messages are above")
+    return root / "book" / "_build" / "html" / "index.html"
 
 
+# -- the whole build -----------------------------------------------------------------------------
 def build_book(profile: str = "quick", build: bool = True, only=None, root: Path | None = None,
-               strict: bool = False, seed: int = 0, workers: int | None = None,
-               device: str | None = None, seeds: int = 1) -> Path:
-    """Train the profile's matrix (for `seeds` seeds, 0 .. seeds-1: the pages then count each
-    claim over them), execute its pages and build the book."""
+               strict: bool = False, workers: int | None = None, device: str | None = None,
+               seeds: int = 1) -> Path:
+    """Train what the profile's book reads (for `seeds` seeds, 0 .. seeds-1: the pages then count
+    each claim over them), execute its pages and build the book."""
     check_choice("profile", profile, tuple(MATRIX))
     seeds = check_seeds(seeds)
     for name in only or ():
-        check_choice("chapter", name, chapters() + ["procrustean"])
-    workers = workers or cores()
+        check_choice("chapter", name, chapters())
+    workers = whole_number("workers", workers or cores(), minimum=1)
     root = Path(root) if root else REPO
+    book = plan(profile, seeds, only, root / "book" / "runs" / profile)   # validated before any work
     if root != REPO:  # a book elsewhere (tests): copy the book's own sources
         for f in BOOK_FILES:
             (root / f).parent.mkdir(parents=True, exist_ok=True)
@@ -321,70 +426,24 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     t0 = time.time()
     store = RunStore()
     os.environ["FRAGLIB_RUNS"] = str(store.root.resolve())  # the kernels read this very store
-    matrix = matrix_configs(profile, seed)
-    seed_list = sorted({seed, *range(seeds)})
-    by_seed = {s: matrix_configs(profile, s) for s in seed_list}
-    configs = [c for m in by_seed.values() for _, bal, imb in m for c in (bal, imb)]
-    extra = collapse_configs(profile, seed_list)   # RQ5's Minority Collapse section
-    from .figures import procrustean_configs
-    procrustean = list(procrustean_configs(MATRIX[profile][0][0], profile, seed, PROCRUSTEAN_SITE,
-                                           PROCRUSTEAN_STRENGTH).values())
-    configs += extra + procrustean
-    n_runs = len({c.digest() for c in configs})
-    print(f"[1/3] the {profile} matrix: {n_runs} runs for {seeds} seed(s) (stored runs are loaded), "
+    print(f"[1/3] the {profile} book: {len(book.runs)} runs for {seeds} seed(s) (stored runs are loaded), "
           f"{workers} workers")
-    analyse = {c.digest() for m in by_seed.values() for _, _, c in m}   # RQ1's head and EOS: the matrix's
-    train_all(configs, store, workers, device, analyse)
+    train_all(list(book.runs.values()), store, workers, device, book.analyses)
     t_train = time.time() - t0
 
     code = fraglib_digest()
-    out_dir = root / "book" / "runs" / profile
-    todo = [c for c in chapters() if not only or c in only]
-    pages = []
-    for chapter in todo:
-        for i, ((dataset, loss, ratio), bal, imb) in enumerate(matrix):
-            params = dict(dataset=dataset, loss=loss, imbalance_ratio=float(ratio), profile=profile,
-                          seed=seed, seeds=seeds)
-            runs = [run_identity(store, c) for m in by_seed.values() for c in m[i][1:]]
-            runs += [run_identity(store, c) for c in extra] if chapter == "rq5_weights" else []
-            pages.append(dict(chapter=chapter, out=out_dir / chapter / f"{dataset}-{loss}.ipynb",
-                              title=f"{SHORT[chapter]} · {dataset} · {loss} · {ratio:g}:1 ({profile})",
-                              parameters=params, cwd=root, key=page_key(chapter, params, runs, code)))
-    all_runs = [run_identity(store, c) for c in configs]
-    for chapter in todo:  # one page per RQ with every configuration side by side
-        params = dict(rq=SHORT[chapter], profile=profile, seed=seed, seeds=seeds)
-        pages.append(dict(chapter="compare", out=out_dir / chapter / "all.ipynb",
-                          title=f"{SHORT[chapter]} · every configuration ({profile})", parameters=params,
-                          cwd=root, key=page_key("compare", params, all_runs, code)))
-    if not only or "procrustean" in only:   # one page per profile, its four runs
-        params = dict(dataset=MATRIX[profile][0][0], profile=profile, seed=seed, seeds=seeds,
-                      site=PROCRUSTEAN_SITE, strength=PROCRUSTEAN_STRENGTH)
-        pages.append(dict(chapter="procrustean", out=out_dir / "procrustean.ipynb",
-                          title=f"Procrustean training, our interpretation ({profile})", parameters=params,
-                          cwd=root, key=page_key("procrustean", params,
-                                                 [run_identity(store, c) for c in procrustean], code)))
-    params = dict(profile=profile, seed=seed, seeds=seeds)
-    pages.append(dict(chapter="summary", out=out_dir / "summary.ipynb",
-                      title=f"Summary: every claim, every run ({profile})", parameters=params, cwd=root,
-                      key=page_key("summary", params, all_runs, code)))
-    stale = [p for p in pages if cached_key(p["out"]) != p["key"]]
-    print(f"[2/3] executing {len(stale)} of {len(pages)} pages with papermill "
-          f"({len(pages) - len(stale)} unchanged, from the page cache)")
+    jobs = [dict(chapter=p.chapter, out=p.out, title=p.title, parameters=p.parameters, cwd=root,
+                 key=page_key(p.chapter, p.parameters, [run_identity(store, c) for c in p.runs], code))
+            for p in book.pages]
+    stale = [j for j in jobs if cached_key(j["out"]) != j["key"]]
+    print(f"[2/3] executing {len(stale)} of {len(jobs)} pages with papermill "
+          f"({len(jobs) - len(stale)} unchanged, from the page cache)")
     if stale:
         execute_pages(stale, min(workers, len(stale)), max(1, cores() // workers))
     if not build:
-        return out_dir
+        return root / "book" / "runs" / profile
     print("[3/3] building the book with Jupyter Book")
-    from .charts import write_vega_bundle
-    write_vega_bundle(root / "book" / "_static")
-    write_mathjax(root / "book" / "_static")
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--path-output",
-           str(root / "book"), "--builder", "html", "--toc", str(profile_toc(root, profile))]
-    if strict:
-        cmd += ["-W", "-n", "--keep-going"]
-    if subprocess.run(cmd).returncode:
-        raise RuntimeError("jupyter-book build failed: its messages are above")
-    index = root / "book" / "_build" / "html" / "index.html"
+    index = build_html(root, profile, strict)
     print(f"done in {(time.time() - t0) / 60:.1f} min ({t_train / 60:.1f} min of it training or "
           f"loading runs): open {index}")
     return index

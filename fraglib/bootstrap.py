@@ -22,6 +22,7 @@ compared at the minority's size.
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -151,3 +152,15 @@ def matched_draws(y, num_classes: int, n: int, draws: int = RESAMPLES, seed: int
         keys = rng.random((draws, len(idx)))
         out.append(idx[np.argpartition(keys, k - 1, axis=1)[:, :k]])
     return out
+
+
+def pair_resamples(balanced, imbalanced, B: int = RESAMPLES, seed: int = 0) -> SimpleNamespace:
+    """The bootstrap resamples of a pair study's instances (embeddings of its balanced and
+    imbalanced runs): each run's training set on its own, and the test set, shared (paired) when
+    both runs were tested on the same images."""
+    C = imbalanced.num_classes
+    test_imb = Resample(imbalanced.y_test, C, B, seed + 1)
+    test_bal = test_imb if test_imb.same_instances(balanced.y_test) else Resample(balanced.y_test, C, B, seed + 2)
+    return SimpleNamespace(train_bal=Resample(balanced.y_train, C, B, seed + 3),
+                           train_imb=Resample(imbalanced.y_train, C, B, seed), test_bal=test_bal,
+                           test_imb=test_imb, B=B, seed=seed)

@@ -1,25 +1,26 @@
 """The kit every chapter calls, so that a chapter holds only what is its own.
 
-    study = chapter.open(dataset, loss, imbalance_ratio, profile, seed)  # shows the runs once
-    rq = chapter.figures(study, "RQ3")    # the figures of this research question, glued
-    chapter.figure(chart, "caption")      # a chart with its caption
-    chapter.beside_paper(study, rq, rows) # ours beside the paper's, "–" where it is silent
-    chapter.verdict(study, "RQ3")         # the claims table; the verdict sentence is glued
+    study = chapter.open("RQ3", dataset, loss, imbalance_ratio, profile, seed, seeds)  # its runs, once
+    figs = chapter.headline(study, "RQ3")     # the question's figures, their scalars glued
+    chapter.chart("rq3-coverage", chart)      # a chart glued for a numbered {glue:figure}
+    chapter.paper_table(study, figs, rows)    # ours beside the paper's, "–" where it is silent
+    chapter.verdict(study, "RQ3", seeds)      # the claims table; the verdict sentence is glued
 
 Numbers in a chapter's prose are glued (myst-nb) under `<field>` for ours and `paper_<field>`
-for the paper's, so no number is typed by hand.
+for the paper's, so no number is typed by hand; figures are numbered by Sphinx (a chapter's
+markdown holds a `{glue:figure}` with a `:name:`), so no figure number is typed either.
 """
 from __future__ import annotations
 
-import html
+import os
 
 import numpy as np
 import pandas as pd
-from IPython.display import HTML, Markdown
+from IPython.display import Markdown
 
 from . import charts, claims
-from .config import BadInput, whole_number
-from .paper import paper_figures
+from .config import MATRIX, BadInput, check_choice, whole_number
+from .questions import QUESTIONS, question
 from .study import Study
 
 pd.set_option("display.max_colwidth", None)
@@ -44,15 +45,19 @@ def _one_line_errors() -> None:
 _one_line_errors()
 
 
-def open(dataset: str, loss: str, imbalance_ratio: float, profile: str, seed: int, seeds: int = 1,
-         **kw) -> Study:
-    """The chapter's study (trained only if the store lacks it), shown once: the runs this page
-    reads, their BAC and whether they are in the regime (glued as `regime` for the prose). Every
+def _study(q: str, dataset: str, loss: str, imbalance_ratio: float, profile: str, seed: int) -> Study:
+    return Study(dataset, loss, imbalance_ratio, profile, seed, progress=False, runs=question(q).runs)
+
+
+def open(q: str, dataset: str, loss: str = "ce", imbalance_ratio: float = 100, profile: str = "quick",
+         seed: int = 0, seeds: int = 1) -> Study:
+    """The study a question's page reads (trained only if the store lacks it), shown once: its
+    runs, their BAC and whether they are in the regime (glued as `regime` for the prose). Every
     parameter is validated before anything trains."""
     from IPython.display import display
     whole_number("seeds", seeds, minimum=1)
     charts.use_book_renderer()
-    study = Study(dataset, loss, imbalance_ratio, profile, seed, progress=False, **kw)
+    study = _study(q, dataset, loss, imbalance_ratio, profile, seed)
     display(configuration(study))
     return study
 
@@ -60,19 +65,9 @@ def open(dataset: str, loss: str, imbalance_ratio: float, profile: str, seed: in
 def configuration(study: Study):
     """The runs of a study as a table, and the `regime` sentence glued for the prose."""
     from myst_nb import glue
-    glue("regime", Markdown("both runs are **in the paper's regime**" if study.in_regime else
-                            "**a run is outside the paper's regime**, so the verdicts below test nothing"),
-         display=False)
+    glue("regime", Markdown("every run is **in the paper's regime**" if study.in_regime else
+                            "**a run is outside the paper's regime** (see the table)"), display=False)
     return study.overview().style.format(precision=2, na_rep="–")
-
-
-def figures(study: Study, rq: str, **options):
-    """The figures of one research question (`study.figures`), their scalars glued for the prose
-    as `<field>` (ours) and `paper_<field>` (the paper's). `options` go to the figure function
-    (EOS: k_enemies)."""
-    result = study.figures(rq, **options)
-    headline(study, result, rq)
-    return result
 
 
 def number(value, spec: str | None = None) -> str:
@@ -90,114 +85,69 @@ def glue_number(name: str, value, spec: str | None = None) -> None:
     glue(name, Markdown(number(value, spec)), display=False)
 
 
-def headline(study: Study, figures, rq: str | None = None) -> None:
-    """Glue every scalar figure of ours as `<field>` and the paper's as `paper_<field>`."""
-    rq = rq or type(figures).__name__
-    paper, label = paper_figures(study.dataset, study.loss, rq)
-    for name, value in figures.scalars().items():
+def headline(study: Study, q: str, **options):
+    """The figures of one question (`Study.figures`; `options` go to its analyses, EOS:
+    k_enemies), every scalar glued for the prose as `<field>` (ours) and `paper_<field>` (the
+    paper's, with `paper_source` saying where it comes from)."""
+    from myst_nb import glue
+    figs = study.figures(q, **options)
+    paper, label = study.paper(figs)
+    for name, value in figs.scalars().items():
         glue_number(name, value)
     for name, value in paper.scalars().items():
         glue_number(f"paper_{name}", value)
-    from myst_nb import glue
     glue("paper_source", Markdown(label), display=False)
+    return figs
 
 
-def figure(chart, caption: str):
-    """A chart with its caption underneath (the caption names the paper's figure it reproduces)."""
-    bundle = chart._repr_mimebundle_()
-    body = bundle[0] if isinstance(bundle, tuple) else bundle
-    inner = body.get("text/html")
-    if inner is None:  # outside the book (JupyterLab): Altair's own renderer, caption below
-        from IPython.display import display
-        display(chart)
-        return Markdown(f"*{caption}*")
-    return HTML(f'<figure class="fraglib-figure">{inner}<figcaption>{html.escape(caption)}'
-                f"</figcaption></figure>")
+def chart(name: str, chart_):
+    """Glue a chart under `name` for the chapter's `{glue:figure} name` (Sphinx numbers it and sets
+    its caption). Outside the book (JupyterLab) the chart is shown here instead."""
+    from myst_nb import glue
+    in_book = os.environ.get("FRAGLIB_BOOK") == "1"
+    glue(name, chart_, display=not in_book)
 
 
-def beside_paper(study: Study, figures, rows: dict[str, str]):
+def paper_table(study: Study, figs, rows: dict[str, str]):
     """Our figures with their 95% bootstrap intervals beside the paper's, one row per field
     (`rows`: field -> row name); "–" where the paper reports nothing or a figure has no
     instance-level interval (the trained weights)."""
-    paper, label = paper_figures(study.dataset, study.loss, type(figures).__name__)
+    paper, label = study.paper(figs)
 
     def iv(f):
-        lo_hi = figures.interval(f)
+        lo_hi = figs.interval(f)
         return "–" if lo_hi is None else f"[{number(float(lo_hi[0]))}, {number(float(lo_hi[1]))}]"
-    table = pd.DataFrame({"ours": [getattr(figures, f) for f in rows],
-                          "95% interval": [iv(f) for f in rows],
-                          label: [getattr(paper, f) for f in rows]},
-                         index=list(rows.values()), dtype=object)
+    table = pd.DataFrame({"ours": [getattr(figs, f) for f in rows], "95% interval": [iv(f) for f in rows],
+                          label: [getattr(paper, f) for f in rows]}, index=list(rows.values()), dtype=object)
     return table.style.format(number, na_rep="–")
 
 
-def verdict(study: Study, rq: str, seeds: int = 1):
-    """The claims of this research question: glue the verdict sentence, return the table; with
-    seeds > 1, also the count of seeds 0 .. seeds-1 in which each claim holds (glued as
-    `verdict_seeds`, shown under the table)."""
+def paper_bars(study: Study, figs, rows: dict[str, str], y_title: str):
+    """`charts.paper_bars` for this study's configuration (the paper's figures looked up here)."""
+    paper, label = study.paper(figs)
+    return charts.paper_bars(figs, paper, label, rows, y_title)
+
+
+def verdict(study: Study, q: str, seeds: int = 1):
+    """The claims of one question: glue the verdict sentence, return the table; with seeds > 1,
+    also the count of seeds 0 .. seeds-1 in which each claim holds (glued as `verdict_seeds`,
+    shown under the table)."""
     from IPython.display import display
     from myst_nb import glue
     seeds = whole_number("seeds", seeds, minimum=1)
-    checks = study.claims(rq)
+    checks = study.claims(q)
     glue("verdict", Markdown(claims.sentence(checks)), display=False)
     if seeds <= 1:
-        glue("verdict_seeds", Markdown(f"This page reads one trained network (seed {study.seed}); "
+        glue("verdict_seeds", Markdown(f"This page reads one trained network per run (seed {study.seed}); "
                                        f"`python -m fraglib book --seeds N` counts each claim over N "
                                        f"networks."), display=False)
         return claims.table(checks)
     display(claims.table(checks))
-    per_seed = {s: (checks if s == study.seed else study.with_seed(s).claims(rq)) for s in range(seeds)}
+    per_seed = {s: (checks if s == study.seed else study.with_seed(s).claims(q)) for s in range(seeds)}
     glue("verdict_seeds", Markdown(f"The second table counts each claim over seeds 0 to {seeds - 1}, each a "
                                    f"network trained anew: a claim that holds in one seed only is a property "
                                    f"of that network, not of imbalanced training."), display=False)
     return claims.across_seeds(per_seed).style.hide(axis="index")
-
-
-def collapse(study: Study):
-    """RQ5's Minority Collapse section: the figures (glued as `collapse_<field>`), a chart and its
-    own verdict table (glued sentence: `collapse_verdict`)."""
-    from IPython.display import display
-    from myst_nb import glue
-    from .figures import collapse_figures
-    fig = collapse_figures(study)
-    for name, value in fig.scalars().items():
-        glue_number(f"collapse_{name}", value, ".0f" if name == "ratio_max" else None)
-    checks = claims.judge(claims.collapse_claims(fig), study.in_regime)
-    glue("collapse_verdict", Markdown(claims.sentence(checks)), display=False)
-    display(figure(charts.collapse_lines(fig), "Figure 5.3. Mean pairwise cosine of the minority classes' "
-                   "(the last half of the imbalance order) and the majority classes' classifier rows "
-                   "and class-mean fe, cross-entropy runs at each ratio (Fang et al.'s Minority "
-                   "Collapse)."))
-    return claims.table(checks)
-
-
-def procrustean(dataset: str, profile: str, seed: int, site: str, strength: float):
-    """The Procrustean chapter's figures (glued as `<field>`), its runs shown once."""
-    from IPython.display import display
-    from .figures import procrustean_configs, procrustean_figures
-    from .runs import RunStore
-    from .study import RegimeCheck
-    charts.use_book_renderer()
-    store = RunStore()
-    rows = []
-    for name, config in procrustean_configs(dataset, profile, seed, site, strength).items():
-        run = store.get(config, progress=False)
-        reg = RegimeCheck.of(run.metrics)
-        rows.append({"run": name, "configuration": config.label(), "test BAC (%)": 100 * run.metrics["test_bac"],
-                     "lowest class train acc. (%)": 100 * reg.worst_train_acc,
-                     "paper's regime": "yes" if reg.in_regime else "NO"})
-    display(pd.DataFrame(rows).set_index("run").style.format(precision=2))
-    fig = procrustean_figures(dataset, profile, seed, site, strength, store)
-    for name, value in fig.scalars().items():
-        glue_number(name, value)
-    return fig
-
-
-def procrustean_verdict(fig):
-    from myst_nb import glue
-    checks = claims.procrustean_claims(fig)
-    glue("verdict", Markdown(claims.sentence(checks)), display=False)
-    return claims.table(checks)
 
 
 def per_run(balanced, imbalanced, figures=None, names: tuple[str, str] | None = None, **columns) -> pd.DataFrame:
@@ -213,42 +163,51 @@ def per_run(balanced, imbalanced, figures=None, names: tuple[str, str] | None = 
     return pd.concat(frames, ignore_index=True)
 
 
-# -- pages over the whole matrix: the summary and the per-RQ comparisons ---------------------------
-def open_matrix(profile: str, seed: int = 0) -> dict[str, Study]:
-    """Every configuration of the profile's matrix, by label (dataset · loss · ratio)."""
-    from .config import MATRIX, check_choice
+# -- pages over the whole matrix: the summary and the per-question comparisons ----------------------
+def studies(q: str, profile: str, seed: int = 0) -> dict[str, Study]:
+    """Every study of one question on a profile, by label: one per configuration of the matrix
+    ("dataset · loss · ratio:1"), or the one study of a profile-scope question (by dataset)."""
     check_choice("profile", profile, tuple(MATRIX))
+    row = question(q)
     charts.use_book_renderer()
-    return {f"{d} · {l} · {r:g}:1": Study(d, l, r, profile, seed, progress=False) for d, l, r in MATRIX[profile]}
+    if row.scope == "profile":
+        dataset, _, ratio = MATRIX[profile][0]
+        return {dataset: _study(row.id, dataset, "ce", ratio, profile, seed)}
+    return {f"{d} · {l} · {r:g}:1": _study(row.id, d, l, r, profile, seed) for d, l, r in MATRIX[profile]}
 
 
-def links(rq: str, studies: dict[str, Study]):
-    """Links to the configuration pages of one research question (they sit beside this page)."""
-    items = [f"- [{label}]({s.dataset}-{s.loss}.ipynb)" for label, s in studies.items()]
-    return Markdown(f"The configurations of {rq}:\n\n" + "\n".join(items))
+def links(q: str, by_label: dict[str, Study]):
+    """Links to the configuration pages of one question (they sit beside this page)."""
+    items = [f"- [{label}]({s.dataset}-{s.loss}.ipynb)" for label, s in by_label.items()]
+    return Markdown(f"The configurations of {question(q).id}:\n\n" + "\n".join(items))
 
 
-def key_figure(rq: str, studies: dict[str, Study]):
-    chart, caption = charts.key_figure(rq, {label: s.figures(rq) for label, s in studies.items()})
-    return figure(chart, caption)
+def key_figure(q: str, by_label: dict[str, Study]):
+    """The question's key figure (questions.KeyFigure) with every configuration in it, glued as
+    `key-figure` (the comparison page's `{glue:figure}`), its caption as `key_caption`."""
+    from myst_nb import glue
+    row = question(q)
+    chart("key-figure", charts.key_figure(row.key_figure, {label: s.figures(q) for label, s in by_label.items()}))
+    glue("key_caption", Markdown(row.key_figure.caption), display=False)
 
 
-def seed_counts(studies: list[Study], rq: str | None = None) -> list[str]:
-    """For each claim of `rq` (or of every RQ), in how many of the studies (one per seed) it holds."""
-    per_seed = [s.claims(rq) for s in studies]
-    return [f"{sum(ps[i].verdict == claims.HOLDS for ps in per_seed)} of {len(studies)}"
+def seed_counts(by_seed: list[Study], q: str | None = None) -> list[str]:
+    """For each claim of `q` (or of every question of the study's kind), in how many of the
+    studies (one per seed) it holds."""
+    per_seed = [s.claims(q) for s in by_seed]
+    return [f"{sum(ps[i].verdict == claims.HOLDS for ps in per_seed)} of {len(by_seed)}"
             for i in range(len(per_seed[0]))]
 
 
-def verdict_rows(rq: str, studies: dict[str, Study], seeds: int = 1):
-    """Every verdict row of one research question, one block per configuration (and with
-    seeds > 1, in how many seeds each holds)."""
+def verdict_rows(q: str, by_label: dict[str, Study], seeds: int = 1):
+    """Every verdict row of one question, one block per configuration (and with seeds > 1, in how
+    many seeds each holds)."""
     from myst_nb import glue
     seeds = whole_number("seeds", seeds, minimum=1)
     rows = []
-    for label, s in studies.items():
-        held = seed_counts([s.with_seed(k) for k in range(seeds)], rq) if seeds > 1 else None
-        for i, c in enumerate(s.claims(rq)):
+    for label, s in by_label.items():
+        held = seed_counts([s.with_seed(k) for k in range(seeds)], q) if seeds > 1 else None
+        for i, c in enumerate(s.claims(q)):
             rows.append(dict(c.row(), configuration=label, **({"holds in (seeds)": held[i]} if held else {})))
     df = pd.DataFrame(rows)
     counts = df.verdict.value_counts()
@@ -259,25 +218,32 @@ def verdict_rows(rq: str, studies: dict[str, Study], seeds: int = 1):
 
 
 def all_claims(profile: str, seed: int = 0, seeds: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every claim of every research question (EOS included) for every configuration, and one row
-    per configuration: both runs' test BAC and whether they are in the regime. With seeds > 1,
-    each claim's count of seeds in which it holds, and BAC as mean and spread over the seeds."""
+    """Every claim of every question on the summary (the extensions included) for every
+    configuration, and one row per study: its runs' test BAC and whether they are in the regime.
+    With seeds > 1, each claim's count of seeds in which it holds, and BAC as mean and spread
+    over the seeds."""
     seeds = whole_number("seeds", seeds, minimum=1)
     rows, runs = [], []
-    for label, study in open_matrix(profile, seed).items():
-        by_seed = [study.with_seed(s) for s in range(seeds)] if seeds > 1 else None   # read once
-        held = seed_counts(by_seed) if by_seed else None
-        rows += [dict(c.row(), configuration=label, **({"holds in (seeds)": held[i]} if held else {}))
-                 for i, c in enumerate(study.claims())]
-        row = {"configuration": label}
-        if by_seed:
-            for name in ("balanced", "imbalanced"):
-                bac = np.array([100 * getattr(s, name).metrics["test_bac"] for s in by_seed])
-                row[f"{name} BAC (%), mean ± sd over {seeds} seeds"] = f"{bac.mean():.2f} ± {bac.std(ddof=1):.2f}"
-        else:
-            row.update({"balanced BAC (%)": 100 * study.balanced.metrics["test_bac"],
-                        "imbalanced BAC (%)": 100 * study.imbalanced.metrics["test_bac"]})
-        row["paper's regime"] = study.regime_note()
-        runs.append(row)
-    runs_df = pd.DataFrame(runs).set_index("configuration").style.format(precision=2)
+    for row in (r for r in QUESTIONS if r.on_summary):
+        for label, study in studies(row.id, profile, seed).items():
+            by_seed = [study.with_seed(s) for s in range(seeds)] if seeds > 1 else None   # read once
+            held = seed_counts(by_seed, row.id) if by_seed else None
+            rows += [dict(c.row(), configuration=label, **({"holds in (seeds)": held[i]} if held else {}))
+                     for i, c in enumerate(study.claims(row.id))]
+            runs.append(_bac_row(row.id, label, study, by_seed))
+    runs_df = pd.DataFrame(runs).drop_duplicates("study").set_index("study").style.format(precision=2, na_rep="–")
     return pd.DataFrame(rows), runs_df
+
+
+def _bac_row(q: str, label: str, study: Study, by_seed) -> dict:
+    """One row of the summary's run table: a study's runs' test BAC (mean ± sd over seeds) and
+    whether they are in the regime."""
+    row = {"study": f"{study.kind}: {label}"}
+    for name in study.runs:
+        if by_seed:
+            bac = np.array([100 * s.runs[name].metrics["test_bac"] for s in by_seed])
+            row[f"{name} BAC (%), mean ± sd over {len(by_seed)} seeds"] = f"{bac.mean():.2f} ± {bac.std(ddof=1):.2f}"
+        else:
+            row[f"{name} BAC (%)"] = 100 * study.runs[name].metrics["test_bac"]
+    row["paper's regime"] = study.regime_note()
+    return row

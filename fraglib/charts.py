@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .fileio import ensure_file
+from .measures import halves
 
 BUNDLE_NAME = "vega-bundle.js"
 WIDTH = 520
@@ -77,7 +78,7 @@ def _with_error_bars(chart: alt.Chart, df: pd.DataFrame, x, color) -> alt.Chart:
     return alt.layer(rules, chart)
 
 
-def per_class_accuracy(df: pd.DataFrame, title: str) -> alt.Chart:
+def accuracy_lines(df: pd.DataFrame, title: str = "") -> alt.Chart:
     """Fig. 2: train and test accuracy per class, with the class's share of n_max; bars: 95%
     bootstrap intervals. df columns: class, split (train|test|imbalance), value, model, lo, hi."""
     x = alt.X("class:O", title="class (0 = majority)")
@@ -145,15 +146,13 @@ def heatmap(df: pd.DataFrame, x: str, y: str, value: str, title: str, x_title: s
     return chart.properties(width=WIDTH - 120, height=240)
 
 
-def beside_paper(study, figures, rows: dict, y_title: str, title: str = "") -> alt.Chart:
+def paper_bars(ours, paper, label: str, rows: dict, y_title: str, title: str = "") -> alt.Chart:
     """Bars of our scalar figures (with their 95% bootstrap intervals) beside the paper's (where it
-    reports them), one group per field."""
-    from .paper import paper_figures
-    paper, label = paper_figures(study.dataset, study.loss, type(figures).__name__)
+    reports them; `label` says whose), one group per field (`rows`: field -> name)."""
     recs = []
     for field, name in rows.items():
-        lo, hi = figures.interval(field) or (None, None)
-        recs.append({"figure": name, "value": getattr(figures, field), "source": "ours", "lo": lo, "hi": hi})
+        lo, hi = ours.interval(field) or (None, None)
+        recs.append({"figure": name, "value": getattr(ours, field), "source": "ours", "lo": lo, "hi": hi})
         if getattr(paper, field) is not None:
             recs.append({"figure": name, "value": getattr(paper, field), "source": label, "lo": None, "hi": None})
     return grouped_bars(pd.DataFrame(recs), x="figure", y="value", color="source", title=title,
@@ -166,16 +165,16 @@ def per_class(df: pd.DataFrame, y_title: str, color: str = "model", y_domain=Non
     return by_class(df, y="value", color=color, title=title, y_title=y_title, facet=facet, y_domain=y_domain)
 
 
-def accuracy_frame(rq2) -> pd.DataFrame:
+def accuracy_frame(figs) -> pd.DataFrame:
     """Fig. 2's frame from an `RQ2`: per class, train and test accuracy (0-1) with their 95%
     bootstrap intervals (lo, hi), and n_c / n_max."""
-    counts = np.asarray(rq2.train_counts, dtype=float)
+    counts = np.asarray(figs.train_counts, dtype=float)
     frames = []
     for model, prefix in (("balanced-trained", "bal_"), ("imbalanced-trained", "")):
         for split in ("train", "test"):
             name = f"{prefix}{split}_class_acc"
-            values = np.asarray(getattr(rq2, name)) / 100
-            lo, hi = (np.asarray(v) / 100 for v in rq2.interval(name)) if name in rq2.boot else (np.nan, np.nan)
+            values = np.asarray(getattr(figs, name)) / 100
+            lo, hi = (np.asarray(v) / 100 for v in figs.interval(name)) if name in figs.boot else (np.nan, np.nan)
             frames.append(pd.DataFrame({"class": range(len(values)), "value": values, "split": split,
                                         "model": model, "lo": lo, "hi": hi}))
         share = np.ones_like(counts) if model.startswith("balanced") else counts / counts.max()
@@ -184,36 +183,36 @@ def accuracy_frame(rq2) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def size_matched_frame(rq6) -> pd.DataFrame:
+def size_matched_frame(figs) -> pd.DataFrame:
     """Fig. 9's frame with its size-matched control: per class, the features needed to describe
     it in both runs (95% bootstrap intervals) and, for the imbalanced run, over n_min images
     drawn from each class (the minority's size; interval: the spread over draws)."""
     rows = [("balanced-trained", "bal_features_to_describe"), ("imbalanced-trained", "features_to_describe"),
-            (f"imbalanced, {rq6.n_matched} images per class", "features_to_describe_matched")]
+            (f"imbalanced, {figs.n_matched} images per class", "features_to_describe_matched")]
     frames = []
     for model, name in rows:
-        values = np.asarray(getattr(rq6, name), dtype=float)
-        lo, hi = rq6.interval(name) if name in rq6.boot else (np.nan, np.nan)
+        values = np.asarray(getattr(figs, name), dtype=float)
+        lo, hi = figs.interval(name) if name in figs.boot else (np.nan, np.nan)
         frames.append(pd.DataFrame({"class": range(len(values)), "value": values, "model": model,
                                     "lo": lo, "hi": hi}))
     return pd.concat(frames, ignore_index=True)
 
 
-def coverage_frame(rq3) -> pd.DataFrame:
+def coverage_frame(figs) -> pd.DataFrame:
     """Fig. 3's frame from an `RQ3`: class top-K coverage per class, K and model."""
     frames = []
-    for model, cov in (("balanced-trained", rq3.bal_class_coverage), ("imbalanced-trained", rq3.class_coverage)):
+    for model, cov in (("balanced-trained", figs.bal_class_coverage), ("imbalanced-trained", figs.class_coverage)):
         cov = np.asarray(cov)
-        for j, k in enumerate(rq3.coverage_ks):
+        for j, k in enumerate(figs.coverage_ks):
             frames.append(pd.DataFrame({"class": range(len(cov)), "coverage": cov[:, j], "K": f"K={k}",
                                         "model": model}))
     return pd.concat(frames, ignore_index=True)
 
 
-def coverage_curve(rq3, k_max: int = 24) -> alt.Chart:
+def coverage_curve(figs, k_max: int = 24) -> alt.Chart:
     """Top-K coverage of all training predictions against K, both runs."""
     frames = [pd.DataFrame({"K": range(1, len(c) + 1), "coverage": c, "model": m})
-              for m, c in (("balanced-trained", rq3.bal_coverage_all), ("imbalanced-trained", rq3.coverage_all))]
+              for m, c in (("balanced-trained", figs.bal_coverage_all), ("imbalanced-trained", figs.coverage_all))]
     df = pd.concat(frames)
     return alt.Chart(df[df.K <= k_max]).mark_line(point=True).encode(
         x=alt.X("K:O"), y=alt.Y("coverage:Q", scale=alt.Scale(domain=[0, 1])), color="model:N",
@@ -239,19 +238,19 @@ def share_frame(balanced, imbalanced) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def member_heatmap(rq6) -> alt.Chart:
+def member_heatmap(figs) -> alt.Chart:
     """Fig. 8: each class's ten most frequent top-K fe (index as text) and their coverage ratio."""
-    ratio = long_frame(rq6.fe_member_ratio, "class", "rank", "ratio")
-    ratio["feature"] = np.asarray(rq6.fe_members).ravel().astype(str)
+    ratio = long_frame(figs.fe_member_ratio, "class", "rank", "ratio")
+    ratio["feature"] = np.asarray(figs.fe_members).ravel().astype(str)
     ratio["rank"] += 1
     return heatmap(ratio, x="rank", y="class", value="ratio", text="feature", title="",
                    x_title="rank (feature index shown)")
 
 
-def alignment_lines(rq7) -> alt.Chart:
+def alignment_lines(figs) -> alt.Chart:
     """Fig. 10: the ten largest class-mean fe in train, test TP and test FP, one panel each."""
     frames = []
-    for values, name in ((rq7.mu_train_top, "train"), (rq7.mu_tp_top, "test TP"), (rq7.mu_fp_top, "test FP")):
+    for values, name in ((figs.mu_train_top, "train"), (figs.mu_tp_top, "test TP"), (figs.mu_fp_top, "test FP")):
         df = long_frame(values, "class", "rank", "value", set=name)
         df["rank"] += 1
         frames.append(df)
@@ -259,17 +258,17 @@ def alignment_lines(rq7) -> alt.Chart:
                        y_title="class-mean fe")
 
 
-def overlap_frame(rq7) -> pd.DataFrame:
+def overlap_frame(figs) -> pd.DataFrame:
     frames = [pd.DataFrame({"class": range(len(v)), "overlap": np.asarray(v, dtype=float), "set": s})
-              for v, s in ((rq7.fe_overlap_tp_by_class, "TP"), (rq7.fe_overlap_fp_by_class, "FP"))]
+              for v, s in ((figs.fe_overlap_tp_by_class, "TP"), (figs.fe_overlap_fp_by_class, "FP"))]
     return pd.concat(frames, ignore_index=True).dropna()
 
 
-def sampler_results(eos_fig):
+def sampler_results(figs):
     """The EOS comparison: a table (test BAC %, size of the re-balanced set, seconds) and a bar chart."""
     rows = [{"sampler": r["sampler"], "test BAC (%)": 100 * r["bac"], "training fe": r["n_train"],
-             "sampling s": r["sampling_seconds"], "head s": r["head_seconds"]} for r in eos_fig.samplers]
-    rows.append({"sampler": "end-to-end (phase 1 only)", "test BAC (%)": eos_fig.e2e_bac})
+             "sampling s": r["sampling_seconds"], "head s": r["head_seconds"]} for r in figs.samplers]
+    rows.append({"sampler": "end-to-end (phase 1 only)", "test BAC (%)": figs.e2e_bac})
     df = pd.DataFrame(rows)
     chart = alt.Chart(df).mark_bar().encode(
         x=alt.X("test BAC (%):Q", scale=alt.Scale(zero=False)), y=alt.Y("sampler:N", sort="-x", title=None),
@@ -282,48 +281,25 @@ def sampler_results(eos_fig):
 def verdict_bars(allc: pd.DataFrame) -> alt.Chart:
     from .claims import VERDICTS
     return alt.Chart(allc).mark_bar().encode(
-        x=alt.X("count():Q", title="checks"), y=alt.Y("RQ:N"),
+        x=alt.X("count():Q", title="checks"), y=alt.Y("question:N"),
         color=alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICTS),
                                                      range=["#2ca02c", "#98df8a", "#ff7f0e", "#d62728", "#7f7f7f"])),
         row=alt.Row("configuration:N", title=None),
-        tooltip=["configuration", "RQ", "claim", "paper", "ours", "verdict"]).properties(width=420, height=140)
+        tooltip=["configuration", "question", "claim", "paper", "ours", "verdict"]).properties(width=420, height=140)
 
 
-# rq -> (per-class array of the imbalanced run, y title, caption); RQ1, RQ7 and EOS are bars
-KEY_LINES = {
-    "RQ2": (lambda f: np.asarray(f.test_class_acc) / 100, "test accuracy",
-            "Per-class test accuracy of the imbalanced networks (the paper's Figure 2)."),
-    "RQ3": (lambda f: np.asarray(f.class_coverage)[:, list(f.coverage_ks).index(2)], "top-2 coverage",
-            "Class top-2 coverage of the imbalanced networks' training predictions (the paper's Figure 3)."),
-    "RQ4": (lambda f: np.asarray(f.class_mean_ce_top)[:, 0], "largest class-mean ce",
-            "Each class's largest class-mean ce, imbalanced networks (the paper's Figures 4-5, Table 3)."),
-    "RQ5": (lambda f: f.weight_top_sum, "sum of the ten largest |W|",
-            "Each class's ten largest |W| summed, imbalanced networks (the paper's Figure 7)."),
-    "RQ6": (lambda f: f.features_to_describe, "features",
-            "Features needed to describe each class, imbalanced networks (the paper's Figure 9)."),
-}
-
-
-def key_figure(rq: str, figs: dict) -> tuple[alt.Chart, str]:
-    """The key figure of one research question with every configuration in it, and its caption."""
-    if rq in KEY_LINES:
-        get, y_title, caption = KEY_LINES[rq]
-        df = pd.concat([pd.DataFrame({"class": range(len(get(f))), "value": np.asarray(get(f), dtype=float),
-                                      "configuration": label}) for label, f in figs.items()])
-        return by_class(df, y="value", color="configuration", title="", y_title=y_title), caption
-    fields = {"RQ1": {"bal_bac": "balanced-trained", "imb_bac": "imbalanced-trained",
-                      "retrain_bac": "head re-trained"},
-              "RQ7": {"frob_tp": "train vs TP", "frob_fp": "train vs FP"},
-              "EOS": {"e2e_bac": "end-to-end", "eos_bac": "EOS", "best_other_bac": "best other sampler"}}[rq]
+def key_figure(spec, figs: dict) -> alt.Chart:
+    """A question's key figure (`questions.KeyFigure`) with every configuration in it: one line per
+    configuration over the classes, or grouped bars of scalar figures with their intervals."""
+    if spec.per_class is not None:
+        df = pd.concat([pd.DataFrame({"class": range(len(spec.per_class(f))),
+                                      "value": np.asarray(spec.per_class(f), dtype=float), "configuration": label})
+                        for label, f in figs.items()])
+        return by_class(df, y="value", color="configuration", title="", y_title=spec.y_title)
     df = pd.DataFrame([{"figure": name, "value": getattr(f, field), "configuration": label,
                         **dict(zip(("lo", "hi"), f.interval(field) or (None, None)))}
-                       for label, f in figs.items() for field, name in fields.items()])
-    caption = {"RQ1": "Test BAC (%) of the three models of Table 1, every configuration.",
-               "RQ7": "Frobenius distance of the class-mean fe of test TP and FP from training's (Fig. 10).",
-               "EOS": "Test BAC (%) of three-phase training with EOS, the best other sampler and the "
-                      "end-to-end network."}[rq]
-    y_title = {"RQ1": "test BAC (%)", "RQ7": "Frobenius norm", "EOS": "test BAC (%)"}[rq]
-    return grouped_bars(df, x="figure", y="value", color="configuration", title="", y_title=y_title), caption
+                       for label, f in figs.items() for field, name in spec.bars])
+    return grouped_bars(df, x="figure", y="value", color="configuration", title="", y_title=spec.y_title)
 
 
 def ranked_lines(balanced, imbalanced, y_title: str) -> alt.Chart:
@@ -332,17 +308,17 @@ def ranked_lines(balanced, imbalanced, y_title: str) -> alt.Chart:
                        y_title=y_title)
 
 
-def collapse_lines(fig) -> alt.Chart:
+def collapse_lines(figs) -> alt.Chart:
     """Minority Collapse: mean pairwise cosine of the minority's and the majority's rows against
     the imbalance ratio, for the classifier's W and for the class-mean fe."""
     frames = []
-    for operand, mino, majo in (("W rows", fig.w_minority, fig.w_majority),
-                                ("class-mean fe", fig.fe_minority, fig.fe_majority)):
+    for operand, mino, majo in (("W rows", figs.w_minority, figs.w_majority),
+                                ("class-mean fe", figs.fe_minority, figs.fe_majority)):
         for group, values in (("minority classes", mino), ("majority classes", majo)):
-            frames.append(pd.DataFrame({"ratio": [f"{r:g}:1" for r in fig.ratios], "cosine": values,
+            frames.append(pd.DataFrame({"ratio": [f"{r:g}:1" for r in figs.ratios], "cosine": values,
                                         "classes": group, "operand": operand}))
     df = pd.concat(frames, ignore_index=True)
-    order = [f"{r:g}:1" for r in fig.ratios]
+    order = [f"{r:g}:1" for r in figs.ratios]
     return alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("ratio:O", sort=order, title="imbalance ratio (1:1 = the balanced reference)"),
         y=alt.Y("cosine:Q", title="mean pairwise cosine"), color=alt.Color("classes:N", title=None),
@@ -350,16 +326,15 @@ def collapse_lines(fig) -> alt.Chart:
     ).properties(width=FACET_W, height=200).facet(column=alt.Column("operand:N", title=None))
 
 
-def procrustean_curves(fig) -> alt.Chart:
+def procrustean_curves(figs) -> alt.Chart:
     """Per epoch, for CE and Procrustean training (exponential imbalance): the share of the minor
     classes' training images predicted as a major class, and the minor / major ratio of the
     mean feature-gradient norm."""
-    C = fig.curves["ce_exp:major_share"].shape[1]
-    minor, major = slice(C - C // 2, C), slice(0, C // 2)
+    major, minor = halves(figs.curves["ce_exp:major_share"].shape[1])
     frames = []
     for method, name in (("cross-entropy", "ce_exp"), ("Procrustean", "pt_exp")):
-        share = fig.curves[f"{name}:major_share"][:, minor].mean(1)
-        grad = fig.curves[f"{name}:fe_grad_norm"]
+        share = figs.curves[f"{name}:major_share"][:, minor].mean(1)
+        grad = figs.curves[f"{name}:fe_grad_norm"]
         ratio = grad[:, minor].mean(1) / np.maximum(grad[:, major].mean(1), 1e-12)
         for panel, values in (("minor images predicted major", share), ("minor / major |dL/dfe|", ratio)):
             frames.append(pd.DataFrame({"epoch": np.arange(1, len(values) + 1), "value": values,

@@ -1,7 +1,7 @@
 """The paper's claims, one check per research question, and the verdict rules.
 
-`CHECKS["RQ4"](ours, paper)` compares our `figures.RQ4` with the paper's (`paper.PAPER`), field
-by field under the same names, and returns one `Claim` per statement of the paper: what it says,
+`rq4_claims(ours, paper)` compares our `figures.RQ4` with the paper's (`paper.PAPER`), field by
+field under the same names, and returns one `Claim` per statement of the paper: what it says,
 the paper's figure, ours (with its bootstrap interval), and a verdict. A claim is a comparison
 written once as a function of the figures (`direction`, and `size` where the paper states one,
 e.g. "at least 2x"); it is applied to our observed figures and to every bootstrap resample of
@@ -20,7 +20,8 @@ them (`Figures.resampled`), which says how sure the verdict is:
 A comparison that reads no resampled figure (the trained weights of RQ5) is exact for its run:
 "exact" in the resamples column. Seeds, not the bootstrap, vary those (`--seeds`).
 
-Chapters and the summary page read the same checks (`check(study, rq)`), so they cannot disagree.
+Each question's row in `questions.py` names its claims function; chapters and the summary page
+read the same checks (`Study.claims`), so they cannot disagree.
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ from typing import Callable
 import numpy as np
 
 from .bootstrap import LEVEL, interval
-from .figures import EOS, FIGURES, RQ1, RQ2, RQ3, RQ4, RQ5, RQ6, RQ7, Figures
-from .paper import paper_figures
+from .extensions import EOS, Collapse, Procrustean
+from .figures import RQ1, RQ2, RQ3, RQ4, RQ5, RQ6, RQ7, Figures
 
 HOLDS, NOISE, DIRECTION, FAILS = "holds", "holds (within noise)", "direction only", "does not hold"
 OUTSIDE = "outside the regime"  # a run did not memorise its training set: no test of the paper
@@ -41,7 +42,7 @@ AGREE = 1 - (1 - LEVEL) / 2     # share of resamples in which a robust claim hol
 
 @dataclass
 class Claim:
-    rq: str
+    question: str                  # the question's id ("RQ3")
     text: str
     paper: str
     ours: str
@@ -49,7 +50,7 @@ class Claim:
     support: float | None = None   # share of resamples in which the claim holds (None: exact)
 
     def row(self) -> dict:
-        return {"RQ": self.rq, "claim": self.text, "paper": self.paper, "ours": self.ours,
+        return {"question": self.question, "claim": self.text, "paper": self.paper, "ours": self.ours,
                 "resamples holding": "exact" if self.support is None else f"{100 * self.support:.1f}%",
                 "verdict": self.verdict}
 
@@ -102,10 +103,10 @@ def ours_vs(o: Figures, a, b, spec=".2f", unit="") -> str:
     return f"{with_interval(o, a, spec, unit)} vs {with_interval(o, b, spec, unit)}"
 
 
-def claim(rq: str, text: str, paper: str, ours: str, o: Figures, direction: Callable,
+def claim(question: str, text: str, paper: str, ours: str, o: Figures, direction: Callable,
           size: Callable | None = None) -> Claim:
     v, support = judged(o, direction, size)
-    return Claim(rq, text, paper, ours, v, support)
+    return Claim(question, text, paper, ours, v, support)
 
 
 # -- one check per research question ----------------------------------------------------------------
@@ -114,8 +115,8 @@ def rq1_claims(o: RQ1, p: RQ1) -> list[Claim]:
         claim("RQ1", "Re-training the head on the full balanced set's fe (imbalanced extractor) does "
                      "not recover the balanced-trained BAC", vs(p.retrain_bac, p.bal_bac),
               ours_vs(o, "retrain_bac", "bal_bac"), o, lambda f: f.retrain_bac < f.bal_bac),
-        claim("RQ1", "... but re-training improves on the imbalanced-trained BAC", vs(p.retrain_bac, p.imb_bac),
-              ours_vs(o, "retrain_bac", "imb_bac"), o, lambda f: f.retrain_bac > f.imb_bac),
+        claim("RQ1", "... but re-training improves on the imbalanced-trained BAC", vs(p.retrain_bac, p.bac),
+              ours_vs(o, "retrain_bac", "bac"), o, lambda f: f.retrain_bac > f.bac),
     ]
 
 
@@ -150,8 +151,8 @@ def rq4_claims(o: RQ4, p: RQ4) -> list[Claim]:
                      "(Table 3)", f"x{fmt(p.largest_ce_ratio)}", f"x{with_interval(o, 'largest_ce_ratio')}", o,
               lambda f: f.largest_ce_ratio > 1, lambda f: f.largest_ce_ratio >= 2),
         claim("RQ4", "Imbalance widens that gap (ratio above the balanced model's)", "x≈1 → x>2",
-              f"x{with_interval(o, 'largest_ce_ratio_bal')} → x{with_interval(o, 'largest_ce_ratio')}", o,
-              lambda f: f.largest_ce_ratio > f.largest_ce_ratio_bal),
+              f"x{with_interval(o, 'bal_largest_ce_ratio')} → x{with_interval(o, 'largest_ce_ratio')}", o,
+              lambda f: f.largest_ce_ratio > f.bal_largest_ce_ratio),
         claim("RQ4", "The single largest ce is a larger share of the logit for the other classes than for "
                      "the majority (Table 4: 2-4x)", f"x{fmt(p.top_ce_share_ratio)}",
               f"x{with_interval(o, 'top_ce_share_ratio')}", o,
@@ -217,24 +218,24 @@ def eos_claims(o: EOS, p: EOS) -> list[Claim]:
     ]
 
 
-def collapse_claims(o) -> list[Claim]:
-    """RQ5's Minority Collapse section (Fang et al.; not a claim of the fragility paper)."""
+def collapse_claims(o: Collapse, p: Collapse | None = None) -> list[Claim]:
+    """Minority Collapse (Fang et al.; not a claim of the fragility paper, which has no figure)."""
     r = f"{o.ratio_max:g}:1"
     return [
-        claim("RQ5", f"Minority Collapse: the minority classes' W rows turn towards each other as imbalance "
+        claim("COLLAPSE", f"Minority Collapse: the minority classes' W rows turn towards each other as imbalance "
                      f"grows (mean pairwise cosine, balanced → {r})", "rises (Fang et al.)",
               f"{fmt(o.w_minority_bal)} → {fmt(o.w_minority_max)}", o,
               lambda f: f.w_minority_max > f.w_minority_bal),
-        claim("RQ5", "... more than the majority classes' rows do (minority minus majority cosine)",
+        claim("COLLAPSE", "... more than the majority classes' rows do (minority minus majority cosine)",
               "rises (Fang et al.)", f"{fmt(o.w_excess_bal)} → {fmt(o.w_excess_max)}", o,
               lambda f: f.w_excess_max > f.w_excess_bal),
-        claim("RQ5", f"... and so do their class-mean fe (minority minus majority cosine, balanced → {r})",
+        claim("COLLAPSE", f"... and so do their class-mean fe (minority minus majority cosine, balanced → {r})",
               "–", f"{fmt(o.fe_excess_bal)} → {fmt(o.fe_excess_max)}", o,
               lambda f: f.fe_excess_max > f.fe_excess_bal),
     ]
 
 
-def procrustean_claims(o) -> list[Claim]:
+def procrustean_claims(o: Procrustean, p: Procrustean | None = None) -> list[Claim]:
     """The claims of Ye, Zhan and Chao's abstract, on our interpretation of their method."""
     e = f"first {o.early_epochs} epochs"
     return [
@@ -257,23 +258,12 @@ def procrustean_claims(o) -> list[Claim]:
     ]
 
 
-CHECKS = {"RQ1": rq1_claims, "RQ2": rq2_claims, "RQ3": rq3_claims, "RQ4": rq4_claims,
-          "RQ5": rq5_claims, "RQ6": rq6_claims, "RQ7": rq7_claims, "EOS": eos_claims}
-
-
 def judge(claims: list[Claim], in_regime: bool) -> list[Claim]:
     """Where a run is outside the paper's regime every verdict reads OUTSIDE (ours still shown)."""
     if not in_regime:
         for c in claims:
             c.verdict = OUTSIDE
     return claims
-
-
-def check(study, rq: str, figures=None) -> list[Claim]:
-    """The claims of one research question on one study (its figures computed if not given)."""
-    ours = figures if figures is not None else FIGURES[rq](study)
-    paper, _ = paper_figures(study.dataset, study.loss, rq)
-    return judge(CHECKS[rq](ours, paper), study.in_regime)
 
 
 # -- presentation ---------------------------------------------------------------------------------
@@ -325,7 +315,7 @@ def across_seeds(per_seed: dict[int, list[Claim]]):
     for i, first in enumerate(per_seed[seeds[0]]):
         verdicts = [per_seed[s][i].verdict for s in seeds]
         k = counts(verdicts)
-        rows.append({"RQ": first.rq, "claim": first.text,
+        rows.append({"question": first.question, "claim": first.text,
                      "holds in": f"{k[HOLDS]} of {len(seeds)} seeds",
                      "holds at all in": f"{k[HOLDS] + k[NOISE]} of {len(seeds)}",
                      "verdicts": ", ".join(f"{n} {v}" for v, n in k.items() if n)})

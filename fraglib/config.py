@@ -27,6 +27,9 @@ IMBALANCE_TYPES = ("exp", "step")
 SELECTIONS = ("val", "test")  # val: honest default; test: the paper's choose-on-test protocol
 PRECISIONS = ("auto", "bf16", "fp32")  # auto: bf16 where the device runs it natively, else fp32
 PROCRUSTEAN_SITES = ("none", "input", "feature")  # where Procrustean mixing happens (procrustean.py)
+# Procrustean training (our interpretation, procrustean.py): where the book's chapter mixes, and how much
+PROCRUSTEAN_SITE = "feature"      # input | feature (a mid-network feature map)
+PROCRUSTEAN_STRENGTH = 0.5        # mixing weight of the largest class (the smallest: 0)
 
 
 class BadInput(ValueError):
@@ -211,7 +214,7 @@ class RunConfig:
     drw_beta: float = 0.9999           # class-balanced weights' beta for DRW
     cdt_gamma: float = 0.2             # CDT temperature exponent: a_c = (n_max / n_c) ** gamma
     procrustean: str = "none"          # Procrustean mixing (our interpretation): none | input | feature
-    procrustean_strength: float = 0.5  # mixing weight of the largest class (the smallest: 0)
+    procrustean_strength: float = PROCRUSTEAN_STRENGTH  # mixing weight of the largest class (smallest: 0)
     regime: Regime = field(default_factory=Regime)
 
     def __post_init__(self):
@@ -326,7 +329,7 @@ class RunConfig:
 
 
 # profile -> the configurations (dataset, loss, imbalance ratio) of the book's papermill matrix;
-# every loss of a dataset shares one balanced cross-entropy reference (study.py)
+# every loss of a dataset shares one balanced cross-entropy reference (pair_configs)
 MATRIX = {
     "tiny": [("fashion-mnist", "ce", 100), ("fashion-mnist", "ldam-drw", 100), ("fashion-mnist", "cdt", 100)],
     "quick": [("fashion-mnist", loss, 100) for loss in ("ce", "focal", "ldam-drw", "cdt")],
@@ -334,6 +337,48 @@ MATRIX = {
              + [("svhn", "ce", 100), ("celeba", "ce", 20)],
 }
 
-# RQ5's Minority Collapse section: cross-entropy runs of the matrix's first dataset at these
-# ratios, beside its balanced reference (trained with the matrix by `python -m fraglib book`)
+# The Minority Collapse ladder: cross-entropy runs of the matrix's first dataset at these ratios,
+# beside its balanced reference (ratio 1)
 COLLAPSE_RATIOS = {"tiny": (10, 100), "quick": (10, 100), "paper": (10, 100)}
+
+
+# -- the runs a study reads: one function per kind of study (questions.py names the kind) ---------
+def pair_configs(dataset: str, loss: str, imbalance_ratio: float = 100, profile: str = "quick",
+                 seed: int = 0, balanced_per_loss: bool = False, **overrides) -> dict[str, RunConfig]:
+    """The paper's pair: {"balanced": the balanced reference, "imbalanced": the run of this loss
+    and ratio}. The reference is one cross-entropy run per dataset, profile and seed, shared by
+    every loss as in the paper (Table 1's asterisk); `balanced_per_loss` trains one per loss."""
+    imbalanced = RunConfig.make(dataset, loss, imbalance_ratio, profile=profile, seed=seed, **overrides)
+    if imbalanced.balanced:
+        raise BadInput(f"a study compares a balanced with an imbalanced run: imbalance_ratio must be "
+                       f"> 1, got {imbalanced.imbalance_ratio:g}")
+    ref_loss = loss if balanced_per_loss else "ce"
+    ref_over = overrides if balanced_per_loss else {k: v for k, v in overrides.items()
+                                                    if k not in ("imbalance_type", "data_seed")}
+    balanced = RunConfig.make(dataset, ref_loss, 1, profile=profile, seed=seed, **ref_over)
+    return {"balanced": balanced, "imbalanced": imbalanced}
+
+
+def ladder_configs(dataset: str, loss: str = "ce", imbalance_ratio: float = 100, profile: str = "quick",
+                   seed: int = 0, **overrides) -> dict[str, RunConfig]:
+    """The Minority Collapse ladder: {"ratio=1": the balanced reference, "ratio=<r>": a
+    cross-entropy run at each of the profile's COLLAPSE_RATIOS}."""
+    check_choice("profile", profile, tuple(PROFILES))
+    out = {"ratio=1": pair_configs(dataset, "ce", COLLAPSE_RATIOS[profile][-1], profile, seed, **overrides)["balanced"]}
+    for r in COLLAPSE_RATIOS[profile]:
+        out[f"ratio={r:g}"] = pair_configs(dataset, "ce", r, profile, seed, **overrides)["imbalanced"]
+    return out
+
+
+def procrustean_configs(dataset: str, loss: str = "ce", imbalance_ratio: float = 100, profile: str = "quick",
+                        seed: int = 0, site: str = PROCRUSTEAN_SITE, strength: float = PROCRUSTEAN_STRENGTH,
+                        **overrides) -> dict[str, RunConfig]:
+    """The Procrustean chapter's four runs: plain cross-entropy ("ce_") and Procrustean training
+    ("pt_"), under exponential and step imbalance."""
+    mixing = {"procrustean": site, "procrustean_strength": strength}
+    return {f"{method}_{kind}": pair_configs(dataset, "ce", imbalance_ratio, profile, seed, imbalance_type=kind,
+                                             **(mixing if method == "pt" else {}), **overrides)["imbalanced"]
+            for method in ("ce", "pt") for kind in ("exp", "step")}
+
+
+RUN_SETS = {"pair": pair_configs, "ladder": ladder_configs, "procrustean": procrustean_configs}

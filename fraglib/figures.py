@@ -1,26 +1,30 @@
 """The paper's figures: one frozen dataclass and one function per research question.
 
-`rq3(study)` reads the embeddings and metrics of a study's two runs (the balanced reference and
-the imbalanced run), calls the measures of `measures.py`, and returns an `RQ3` whose fields are
-the figures RQ3 reports. The paper's own numbers (`paper.PAPER`) are instances of the same
-classes, under the same field names, with None where the paper reports nothing; the claims in
-`claims.py` compare the two field by field. Accuracies are in percent, as the paper prints them;
-per-class arrays are indexed by class (0 = majority, C - 1 = minority, by the imbalance order,
-for both runs of a study: DESIGN.md).
+Arrays in, figures out. `rq3(rec)` reads a `Record` (the embeddings, metrics, bootstrap resamples
+and cached analyses of a study's runs, handed over by `study.py`, which owns all run access),
+calls the measures of `measures.py`, and returns an `RQ3` whose fields are the figures RQ3
+reports. The paper's own numbers (`paper.PAPER`) are instances of the same classes, under the
+same field names, with None where the paper reports nothing; the claims in `claims.py` compare
+the two field by field. Accuracies are in percent, as the paper prints them; per-class arrays are
+indexed by class (0 = majority, C - 1 = minority, by the imbalance order, for both runs of a
+study: DESIGN.md).
 
-Figures are cheap to compute (well under a second for a quick run) except RQ1's re-trained head
-and the EOS sampler comparison, which are computed once per run into its `derived/` folder.
+One spelling throughout: a field of the balanced reference run starts with `bal_`; a field with
+no prefix is the imbalanced run's.
+
+The extensions' figures (EOS, Minority Collapse, Procrustean training) are in `extensions.py`.
 """
 from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass, field, fields
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from . import measures as M
-from .bootstrap import LEVEL, RESAMPLES, Resample, interval, matched_draws
+from .bootstrap import LEVEL, interval, matched_draws
 from .heads import HeadRegime, fit_linear_head, head_bac
 
 Array = np.ndarray
@@ -34,11 +38,37 @@ def _arr(default=None):
     return field(default=default, repr=False, compare=False)
 
 
-def majority_minority(num_classes: int) -> tuple[int, int]:
-    """Majority and minority by the imbalance order: class 0 keeps the most training images and
-    class C - 1 the fewest, under exponential and step imbalance; a balanced run uses the same
-    indices as its imbalanced twin (argmin of equal counts would name class 0 twice)."""
-    return 0, num_classes - 1
+majority_minority = M.majority_minority
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a figure function reads: the arrays of a study's runs, by run name ("balanced",
+    "imbalanced"; the Procrustean set's "ce_exp" ...; the Minority Collapse ladder's "ratio=10"
+    ...). Made by `Study.record`; nothing in it touches a file or a model."""
+
+    embeddings: Mapping[str, Any]                 # run name -> embed.Embeddings
+    metrics: Mapping[str, dict]                   # run name -> metrics.json (history included)
+    configs: Mapping[str, Any]                    # run name -> RunConfig
+    resamples: Any = None                         # bootstrap resamples shared by the study's figures
+    analyses: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # cached, by name
+    seed: int = 0                                 # the study's seed (resamples and draws)
+
+    def pair(self):
+        """(balanced, imbalanced) embeddings of a pair study."""
+        return self.embeddings["balanced"], self.embeddings["imbalanced"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """An analysis that costs time (a head trained on embeddings), computed once per run into its
+    derived/<name>.json by `study.analyse`: `compute(embeddings, seed, **options)` is a pure
+    function of one run's arrays, `key(**options)` what the cached value depends on."""
+
+    name: str                         # derived/<name>.json
+    run: str                          # which run of the study it reads
+    compute: Callable[..., Any]
+    key: Callable[..., dict]
 
 
 @dataclass(frozen=True)
@@ -69,17 +99,6 @@ class Figures:
         return SimpleNamespace(**{f.name: self.boot.get(f.name, getattr(self, f.name)) for f in fields(self)})
 
 
-def make_resamples(balanced, imbalanced, B: int = RESAMPLES, seed: int = 0) -> SimpleNamespace:
-    """The bootstrap resamples of a study's instances: each run's training set on its own, and
-    the test set, shared (paired) when both runs were tested on the same images."""
-    C = imbalanced.num_classes
-    test_imb = Resample(imbalanced.y_test, C, B, seed + 1)
-    test_bal = test_imb if test_imb.same_instances(balanced.y_test) else Resample(balanced.y_test, C, B, seed + 2)
-    return SimpleNamespace(train_bal=Resample(balanced.y_train, C, B, seed + 3),
-                           train_imb=Resample(imbalanced.y_train, C, B, seed), test_bal=test_bal,
-                           test_imb=test_imb, B=B, seed=seed)
-
-
 def _others_over_majority(per_class, majority: int):
     """(B, C) -> (B,): the mean of the other classes over the majority (Tables 3-4, resampled)."""
     others = np.nanmean(np.delete(per_class, majority, axis=1), axis=1)
@@ -97,35 +116,32 @@ class RQ1(Figures):
     """Table 1: test BAC (%) of three models."""
 
     bal_bac: float | None = None       # trained on balanced data (the cross-entropy reference)
-    imb_bac: float | None = None       # trained on imbalanced data
+    bac: float | None = None           # trained on imbalanced data
     retrain_bac: float | None = None   # imbalanced extractor, head re-trained on the balanced set's fe
 
 
-def retrained_head(run, regime: HeadRegime = HeadRegime()) -> dict:
+def retrain_head(emb, seed: int, regime: HeadRegime = HeadRegime()) -> dict:
     """RQ1's classifier re-training: a fresh linear head on the frozen extractor's fe of the full
-    balanced training set, scored on the test set: {"bac", "pred"} (cached in the run's
-    derived/retrain.json; the test predictions feed the bootstrap)."""
-    def compute():
-        emb = run.embeddings()
-        W, b = fit_linear_head(emb.fe_full, emb.y_full, emb.num_classes, seed=run.config.seed, regime=regime)
-        pred = (np.asarray(emb.fe_test) @ W.T + b).argmax(1)
-        return {"bac": head_bac(W, b, emb.fe_test, emb.y_test, emb.num_classes), "pred": pred.tolist()}
-    return run.derived("retrain", {"head_regime": asdict(regime), "with": "pred"}, compute)
+    balanced training set, scored on the test set: {"bac", "pred"} (the test predictions feed
+    the bootstrap)."""
+    W, b = fit_linear_head(emb.fe_full, emb.y_full, emb.num_classes, seed=seed, regime=regime)
+    pred = (np.asarray(emb.fe_test) @ W.T + b).argmax(1)
+    return {"bac": head_bac(W, b, emb.fe_test, emb.y_test, emb.num_classes), "pred": pred.tolist()}
 
 
-def retrained_bac(run, regime: HeadRegime = HeadRegime()) -> float:
-    return retrained_head(run, regime)["bac"]
+RETRAIN = Analysis("retrain", "imbalanced", lambda emb, seed, regime=HeadRegime(), **_: retrain_head(emb, seed, regime),
+                   lambda regime=HeadRegime(), **_: {"head_regime": asdict(regime), "with": "pred"})
 
 
-def rq1(study) -> RQ1:
-    eb, ei = study.embeddings()
-    rs = study.resamples()
-    head = retrained_head(study.imbalanced)
+def rq1(rec: Record) -> RQ1:
+    eb, ei = rec.pair()
+    rs = rec.resamples
+    head = rec.analyses["retrain"]
     boot = {"bal_bac": rs.test_bal.bac(eb.pred_test == eb.y_test),
-            "imb_bac": rs.test_imb.bac(ei.pred_test == ei.y_test),
+            "bac": rs.test_imb.bac(ei.pred_test == ei.y_test),
             "retrain_bac": rs.test_imb.bac(np.asarray(head["pred"]) == ei.y_test)}
-    return RQ1(bal_bac=100 * study.balanced.metrics["test_bac"],
-               imb_bac=100 * study.imbalanced.metrics["test_bac"], retrain_bac=100 * head["bac"], boot=boot)
+    return RQ1(bal_bac=100 * rec.metrics["balanced"]["test_bac"], bac=100 * rec.metrics["imbalanced"]["test_bac"],
+               retrain_bac=100 * head["bac"], boot=boot)
 
 
 # -- RQ2 -------------------------------------------------------------------------------------------
@@ -144,10 +160,10 @@ class RQ2(Figures):
     train_counts: Array = _arr()       # (C,) imbalanced run's training images per class
 
 
-def rq2(study) -> RQ2:
-    eb, ei = study.embeddings()
-    rs = study.resamples()
-    b, i = study.balanced.metrics, study.imbalanced.metrics
+def rq2(rec: Record) -> RQ2:
+    eb, ei = rec.pair()
+    rs = rec.resamples
+    b, i = rec.metrics["balanced"], rec.metrics["imbalanced"]
     tr, te = 100 * np.asarray(i["train_class_acc"]), 100 * np.asarray(i["test_class_acc"])
     maj, mnr = majority_minority(len(tr))
     boot = {"train_class_acc": 100 * rs.train_imb.means(_train_correct(ei)),
@@ -169,7 +185,7 @@ class RQ3(Figures):
     """Fig. 3: how many of the largest ce decide a prediction (top-K coverage, training set)."""
 
     k94: int | None = None             # smallest K covering >= 94% of training predictions (imbalanced)
-    k94_bal: int | None = None         # the same, balanced run
+    bal_k94: int | None = None         # the same, balanced run
     H: int | None = None               # fe dimension
     c2_majority: float | None = None   # class top-2 coverage (%) of the majority, imbalanced run
     c2_minority: float | None = None   # ... of the minority
@@ -201,16 +217,16 @@ def _coverage(emb, rs):
             M.top_k_coverage(kstar, range(1, H + 2)), class_cum, all_cum)
 
 
-def rq3(study) -> RQ3:
-    eb, ei = study.embeddings()
-    rs = study.resamples()
+def rq3(rec: Record) -> RQ3:
+    eb, ei = rec.pair()
+    rs = rec.resamples
     cls_b, all_b, _, all_b_rs = _coverage(eb, rs.train_bal)
     cls_i, all_i, cls_i_rs, all_i_rs = _coverage(ei, rs.train_imb)
     maj, mnr = majority_minority(ei.num_classes)
     j = COVERAGE_KS.index(2)
-    boot = {"k94": k_for_coverage(all_i_rs), "k94_bal": k_for_coverage(all_b_rs),
+    boot = {"k94": k_for_coverage(all_i_rs), "bal_k94": k_for_coverage(all_b_rs),
             "c2_majority": 100 * cls_i_rs[:, maj, 1], "c2_minority": 100 * cls_i_rs[:, mnr, 1]}
-    return RQ3(k94=k_for_coverage(all_i), k94_bal=k_for_coverage(all_b), H=ei.weight_eff.shape[1],
+    return RQ3(k94=k_for_coverage(all_i), bal_k94=k_for_coverage(all_b), H=ei.weight_eff.shape[1],
                c2_majority=100 * float(cls_i[maj, j]), c2_minority=100 * float(cls_i[mnr, j]),
                class_coverage=cls_i, bal_class_coverage=cls_b, coverage_all=all_i, bal_coverage_all=all_b,
                boot=boot)
@@ -224,7 +240,7 @@ class RQ4(Figures):
     largest_ce_majority: float | None = None   # Table 3: the majority's largest class-mean ce
     largest_ce_others: float | None = None     # ... the mean of the other classes' largest
     largest_ce_ratio: float | None = None      # others / majority (imbalanced run)
-    largest_ce_ratio_bal: float | None = None  # the same ratio in the balanced run
+    bal_largest_ce_ratio: float | None = None  # the same ratio in the balanced run
     top_ce_share_majority: float | None = None  # Table 4: largest ce / predicted logit, majority
     top_ce_share_others: float | None = None
     top_ce_share_ratio: float | None = None
@@ -239,9 +255,9 @@ def _resampled_mean_ce(emb, rs):
     return rs.means(emb.fe_eff_train, key="fe_eff") * np.asarray(emb.weight_eff, np.float64)[None]
 
 
-def rq4(study) -> RQ4:
-    eb, ei = study.embeddings()
-    rs = study.resamples()
+def rq4(rec: Record) -> RQ4:
+    eb, ei = rec.pair()
+    rs = rec.resamples
     maj, _ = majority_minority(ei.num_classes)
     shares = {}
     for name, e in (("bal", eb), ("imb", ei)):
@@ -255,10 +271,10 @@ def rq4(study) -> RQ4:
     largest_i = _resampled_mean_ce(ei, rs.train_imb).max(2)
     share0 = rs.train_imb.means(shares["imb"][:, 0])
     boot = {"largest_ce_ratio": _others_over_majority(largest_i, maj),
-            "largest_ce_ratio_bal": _others_over_majority(_resampled_mean_ce(eb, rs.train_bal).max(2), maj),
+            "bal_largest_ce_ratio": _others_over_majority(_resampled_mean_ce(eb, rs.train_bal).max(2), maj),
             "largest_ce_majority": largest_i[:, maj], "top_ce_share_ratio": _others_over_majority(share0, maj)}
     return RQ4(largest_ce_majority=t3["majority"], largest_ce_others=t3["others"],
-               largest_ce_ratio=t3["ratio"], largest_ce_ratio_bal=t3b["ratio"],
+               largest_ce_ratio=t3["ratio"], bal_largest_ce_ratio=t3b["ratio"],
                top_ce_share_majority=t4["majority"], top_ce_share_others=t4["others"],
                top_ce_share_ratio=t4["ratio"],
                class_mean_ce_top=M.top_values(ce_i, TOP_N)[0], bal_class_mean_ce_top=M.top_values(ce_b, TOP_N)[0],
@@ -283,9 +299,9 @@ class RQ5(Figures):
     bal_weight_top_sum: Array = _arr()
 
 
-def rq5(study) -> RQ5:
-    eb, ei = study.embeddings()
-    rs = study.resamples()
+def rq5(rec: Record) -> RQ5:
+    eb, ei = rec.pair()
+    rs = rec.resamples
     maj, mnr = majority_minority(ei.num_classes)
     top_i, sum_i = M.weight_magnitudes(ei.weight, TOP_N)
     top_b, sum_b = M.weight_magnitudes(eb.weight, TOP_N)
@@ -346,9 +362,9 @@ def _size_matched(ind, y, num_classes: int, n: int, draws: int, seed: int):
     return fd, above
 
 
-def rq6(study) -> RQ6:
-    eb, ei = study.embeddings()
-    rs = study.resamples()
+def rq6(rec: Record) -> RQ6:
+    eb, ei = rec.pair()
+    rs = rec.resamples
     C, H = ei.num_classes, ei.fe_train.shape[1]
     maj, mnr = majority_minority(C)
     mem_i, mem_b = M.top_k_members(ei.fe_train, MEMBER_K), M.top_k_members(eb.fe_train, MEMBER_K)
@@ -360,7 +376,7 @@ def rq6(study) -> RQ6:
     fd_i, fd_b = M.features_to_describe(counts_i), M.features_to_describe(counts_b)
     ratio_rs = rs.train_imb.means(ind_i, key="fe_members")             # (B, C, H)
     n = int(sizes[mnr])
-    fd_m, above_m = _size_matched(ind_i, ei.y_train, C, n, rs.B, rs.seed)
+    fd_m, above_m = _size_matched(ind_i, ei.y_train, C, n, rs.B, rec.seed)
     boot = {"fd_majority": (ratio_rs[:, maj] > 0).sum(1), "fd_minority": (ratio_rs[:, mnr] > 0).sum(1),
             "above90_majority": _above90(ratio_rs[:, maj]), "above90_minority": _above90(ratio_rs[:, mnr]),
             "features_to_describe": (ratio_rs > 0).sum(2),
@@ -410,9 +426,9 @@ def _overlap_rs(train_share, group_share):
         return np.nanmean(share, axis=1)
 
 
-def rq7(study) -> RQ7:
-    e = study.embeddings()[1]
-    rs = study.resamples()
+def rq7(rec: Record) -> RQ7:
+    e = rec.embeddings["imbalanced"]
+    rs = rec.resamples
     tr_rs, te_rs = rs.train_imb, rs.test_imb
     C, H = e.num_classes, e.fe_train.shape[1]
     al = M.train_test_alignment(e.fe_train, e.y_train, e.fe_test, e.y_test, e.pred_test, C, MEMBER_K, TOP_N)
@@ -454,189 +470,3 @@ def rq7(study) -> RQ7:
                fe_overlap_tp_by_class=al["overlap_tp"], fe_overlap_fp_by_class=al["overlap_fp"],
                mu_train_top=top(al["mu_train"]), mu_tp_top=top(al["mu_tp"]), mu_fp_top=top(al["mu_fp"]),
                boot=boot)
-
-
-# -- EOS -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class EOS(Figures):
-    """The EOS extension: the generalization gap in fe, and three-phase training (test BAC, %)."""
-
-    gap_majority: float | None = None     # |mean train fe - mean test fe| of the majority (imbalanced)
-    gap_minority: float | None = None
-    e2e_bac: float | None = None          # phase 1 alone: the end-to-end imbalanced model
-    eos_bac: float | None = None          # phases 2-3 with EOS
-    best_other_bac: float | None = None   # the best of ROS, SMOTE and cRT
-    eos_authors_bac: float | None = None  # EOS with the authors' code's neighbourhood (any class, itself)
-    gap: Array = _arr()                   # (C,) imbalanced run
-    bal_gap: Array = _arr()
-    spread_train: Array = _arr()
-    spread_test: Array = _arr()
-    samplers: tuple = ()                  # rows of eos.compare: sampler, bac, class_acc, n_train, seconds
-
-
-def eos_rows(run, k_enemies: int = 10) -> list[dict]:
-    """Phases 2-3 for every sampler on a run's training fe (cached in derived/eos.json), with
-    each sampler's test predictions (for the bootstrap); then EOS again with the neighbourhood
-    of the authors' code (derived/eos-authors.json), as sampler "eos-authors"."""
-    from . import eos
-
-    def compute(samplers, neighbourhood):
-        e = run.embeddings()
-        return eos.compare(e.fe_train, e.y_train, e.fe_test, e.y_test, e.num_classes, samplers=samplers,
-                           seed=run.config.seed, k=k_enemies, neighbourhood=neighbourhood)
-    rows = run.derived("eos", {"k_enemies": k_enemies, "samplers": list(eos.SAMPLERS), "rows": "bac+pred"},
-                       lambda: compute(eos.SAMPLERS, "enemies"))
-    authors = run.derived("eos-authors", {"k": k_enemies, "neighbourhood": "authors"},
-                          lambda: compute(("eos",), "authors"))
-    return rows + [dict(authors[0], sampler="eos-authors")]
-
-
-def eos_figures(study, k_enemies: int = 10) -> EOS:
-    from .eos import generalization_gap
-    eb, ei = study.embeddings()
-    rs = study.resamples()
-    maj, mnr = majority_minority(ei.num_classes)
-    gi = generalization_gap(ei.fe_train, ei.y_train, ei.fe_test, ei.y_test, ei.num_classes)
-    gb = generalization_gap(eb.fe_train, eb.y_train, eb.fe_test, eb.y_test, eb.num_classes)
-    rows = eos_rows(study.imbalanced, k_enemies)
-    bac = {r["sampler"]: 100 * r["bac"] for r in rows}
-    others = ("ros", "smote", "crt")
-    gap_rs = np.linalg.norm(rs.train_imb.means(ei.fe_train, key="fe") - rs.test_imb.means(ei.fe_test, key="fe_imb"),
-                            axis=2)
-    bac_rs = {r["sampler"]: rs.test_imb.bac(np.asarray(r["pred"]) == ei.y_test) for r in rows}
-    boot = {"gap": gap_rs, "gap_majority": gap_rs[:, maj], "gap_minority": gap_rs[:, mnr],
-            "e2e_bac": rs.test_imb.bac(ei.pred_test == ei.y_test), "eos_bac": bac_rs["eos"],
-            "best_other_bac": np.max([bac_rs[s] for s in others], axis=0), "eos_authors_bac": bac_rs["eos-authors"]}
-    return EOS(gap_majority=float(gi["mean_gap"][maj]), gap_minority=float(gi["mean_gap"][mnr]),
-               e2e_bac=100 * study.imbalanced.metrics["test_bac"], eos_bac=bac["eos"],
-               best_other_bac=max(bac[s] for s in others), eos_authors_bac=bac["eos-authors"], gap=gi["mean_gap"],
-               bal_gap=gb["mean_gap"], spread_train=gi["spread_train"], spread_test=gi["spread_test"],
-               samplers=tuple(rows), boot=boot)
-
-
-# -- RQ5's Minority Collapse section -------------------------------------------------------------
-@dataclass(frozen=True)
-class Collapse(Figures):
-    """Minority Collapse (Fang et al.): as imbalance grows, the minority classes' classifier rows
-    (and class-mean fe) turn towards each other. Minority = the last C//2 classes of the
-    imbalance order, majority = the first C//2; cross-entropy runs at each ratio (1 = the
-    balanced reference). Cosines of trained weights: exact for each run (no bootstrap)."""
-
-    ratio_max: float | None = None
-    w_minority_bal: float | None = None   # mean pairwise cosine of the minority's W rows, balanced run
-    w_minority_max: float | None = None   # ... at the largest ratio
-    w_excess_bal: float | None = None     # minority's mean cosine minus the majority's, balanced run
-    w_excess_max: float | None = None
-    fe_minority_bal: float | None = None  # the same for the class-mean fe
-    fe_minority_max: float | None = None
-    fe_excess_bal: float | None = None
-    fe_excess_max: float | None = None
-    ratios: tuple = ()
-    w_minority: Array = _arr()            # (len(ratios),) one value per ratio
-    w_majority: Array = _arr()
-    fe_minority: Array = _arr()
-    fe_majority: Array = _arr()
-
-
-def collapse_figures(study, ratios=None) -> Collapse:
-    from .config import COLLAPSE_RATIOS
-    ratios = tuple(sorted(ratios or COLLAPSE_RATIOS[study.profile]))
-    C = study.embeddings()[1].num_classes
-    minority, majority = range(C - C // 2, C), range(C // 2)
-    out = {k: [] for k in ("w_minority", "w_majority", "fe_minority", "fe_majority")}
-    for run in [study.balanced] + [study.run_at(r) for r in ratios]:
-        e = run.embeddings()
-        w = M.minority_collapse(e.weight, minority, majority)
-        f = M.minority_collapse(M.class_means(e.fe_train, e.y_train, C), minority, majority)
-        out["w_minority"].append(w["minority"]), out["w_majority"].append(w["majority"])
-        out["fe_minority"].append(f["minority"]), out["fe_majority"].append(f["majority"])
-    a = {k: np.array(v) for k, v in out.items()}
-    return Collapse(ratio_max=ratios[-1], ratios=(1.0, *ratios),
-                    w_minority_bal=float(a["w_minority"][0]), w_minority_max=float(a["w_minority"][-1]),
-                    w_excess_bal=float(a["w_minority"][0] - a["w_majority"][0]),
-                    w_excess_max=float(a["w_minority"][-1] - a["w_majority"][-1]),
-                    fe_minority_bal=float(a["fe_minority"][0]), fe_minority_max=float(a["fe_minority"][-1]),
-                    fe_excess_bal=float(a["fe_minority"][0] - a["fe_majority"][0]),
-                    fe_excess_max=float(a["fe_minority"][-1] - a["fe_majority"][-1]), **a)
-
-
-# -- Procrustean training (our interpretation of Ye, Zhan and Chao's abstract) ----------------------
-@dataclass(frozen=True)
-class Procrustean(Figures):
-    """Plain cross-entropy against Procrustean training (procrustean.py), under exponential and
-    step imbalance. Early = the first quarter of the epochs; minor classes = the last C//2 of the
-    imbalance order, major = the first C//2. History figures are exact for each run; test BAC
-    carries its bootstrap interval (the four runs share the test set: paired)."""
-
-    ce_major_share_early: float | None = None   # CE (exp): % of minor-class images predicted major
-    pt_major_share_early: float | None = None   # Procrustean (exp), %
-    ce_grad_ratio_early: float | None = None    # CE (exp): minor / major mean |dL/dfe|, early epochs
-    pt_grad_ratio_early: float | None = None
-    ce_acc_spread_early: float | None = None    # CE (exp): spread (std) of per-class train accuracy, early
-    pt_acc_spread_early: float | None = None
-    ce_bac_exp: float | None = None             # test BAC (%)
-    pt_bac_exp: float | None = None
-    ce_bac_step: float | None = None
-    pt_bac_step: float | None = None
-    gain_exp: float | None = None               # Procrustean minus CE, points of BAC
-    gain_step: float | None = None
-    site: str = ""
-    early_epochs: int | None = None
-    curves: dict = field(default_factory=dict, repr=False, compare=False)  # name -> per-epoch arrays
-
-
-def procrustean_configs(dataset: str, profile: str, seed: int, site: str, strength: float) -> dict:
-    """The four runs of the Procrustean chapter: CE and Procrustean, exponential and step."""
-    from .study import study_configs
-    return {f"{method}_{kind}": study_configs(dataset, "ce", 100, profile, seed, imbalance_type=kind,
-                                              **({"procrustean": site, "procrustean_strength": strength}
-                                                 if method == "pt" else {}))[1]
-            for method in ("ce", "pt") for kind in ("exp", "step")}
-
-
-def procrustean_figures(dataset: str, profile: str, seed: int = 0, site: str = "feature", strength: float = 0.5,
-                        store=None, B: int = RESAMPLES) -> Procrustean:
-    from .runs import RunStore
-    store = store or RunStore()
-    runs = {name: store.get(c, progress=False)
-            for name, c in procrustean_configs(dataset, profile, seed, site, strength).items()}
-    hist = {name: run.history for name, run in runs.items()}
-    E = len(hist["ce_exp"])
-    early = max(1, E // 4)
-    C = len(hist["ce_exp"][0]["major_share"])
-    minor, major = slice(C - C // 2, C), slice(0, C // 2)
-
-    def series(name, key):
-        return np.array([h[key] for h in hist[name]])   # (epochs, C)
-
-    def early_mean(name, key, cls):
-        return float(series(name, key)[:early, cls].mean())
-
-    def grad_ratio(name):
-        return early_mean(name, "fe_grad_norm", minor) / early_mean(name, "fe_grad_norm", major)
-
-    def spread(name):
-        return float(series(name, "train_class_acc_augmented")[:early].std(axis=1).mean())
-
-    e = {name: run.embeddings() for name, run in runs.items()}
-    y = e["ce_exp"].y_test
-    rs = Resample(y, C, B, seed)
-    bac_rs = {name: rs.bac(em.pred_test == y) for name, em in e.items()}
-    bac = {name: 100 * run.metrics["test_bac"] for name, run in runs.items()}
-    boot = {"ce_bac_exp": bac_rs["ce_exp"], "pt_bac_exp": bac_rs["pt_exp"], "ce_bac_step": bac_rs["ce_step"],
-            "pt_bac_step": bac_rs["pt_step"], "gain_exp": bac_rs["pt_exp"] - bac_rs["ce_exp"],
-            "gain_step": bac_rs["pt_step"] - bac_rs["ce_step"]}
-    curves = {f"{name}:{key}": series(name, key) for name in runs
-              for key in ("major_share", "fe_grad_norm", "train_class_acc_augmented")}
-    return Procrustean(
-        ce_major_share_early=100 * early_mean("ce_exp", "major_share", minor),
-        pt_major_share_early=100 * early_mean("pt_exp", "major_share", minor),
-        ce_grad_ratio_early=grad_ratio("ce_exp"), pt_grad_ratio_early=grad_ratio("pt_exp"),
-        ce_acc_spread_early=spread("ce_exp"), pt_acc_spread_early=spread("pt_exp"),
-        ce_bac_exp=bac["ce_exp"], pt_bac_exp=bac["pt_exp"], ce_bac_step=bac["ce_step"], pt_bac_step=bac["pt_step"],
-        gain_exp=bac["pt_exp"] - bac["ce_exp"], gain_step=bac["pt_step"] - bac["ce_step"], site=site,
-        early_epochs=early, curves=curves, boot=boot)
-
-
-FIGURES = {"RQ1": rq1, "RQ2": rq2, "RQ3": rq3, "RQ4": rq4, "RQ5": rq5, "RQ6": rq6, "RQ7": rq7,
-           "EOS": eos_figures}

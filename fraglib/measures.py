@@ -286,3 +286,20 @@ def minority_collapse(matrix, minority, majority) -> dict:
     matrix = np.asarray(matrix, np.float64)
     mino, majo = mean_pairwise_cosine(matrix[list(minority)]), mean_pairwise_cosine(matrix[list(majority)])
     return {"minority": mino, "majority": majo, "excess": mino - majo}
+
+
+# -- which classes are which (DESIGN.md) ---------------------------------------------------------
+
+
+def majority_minority(num_classes: int) -> tuple[int, int]:
+    """Majority and minority by the imbalance order: class 0 keeps the most training images and
+    class C - 1 the fewest, under exponential and step imbalance; a balanced run uses the same
+    indices as its imbalanced twin (argmin of equal counts would name class 0 twice)."""
+    return 0, num_classes - 1
+
+
+def halves(num_classes: int) -> tuple[range, range]:
+    """(major, minor): the first C//2 classes of the imbalance order and the last C//2 (under
+    step imbalance exactly the large and the small classes; under exponential, the larger and
+    the smaller half). Minority Collapse, Procrustean training and the training history use it."""
+    return range(num_classes // 2), range(num_classes - num_classes // 2, num_classes)

@@ -1,10 +1,16 @@
-"""A configuration of the book: a balanced reference run and an imbalanced run, and whether
-both are in the regime the paper studies.
+"""A study: the named runs one question reads, and all access to them.
+
+A study is a set of runs of one kind (config.RUN_SETS): the paper's pair (the balanced reference
+and the imbalanced run of one dataset and loss), the Minority Collapse ladder of ratios, or the
+four Procrustean runs. It trains them only if the store lacks them, reads and verifies their
+embeddings once, draws the bootstrap resamples once, computes the costly analyses once per run
+(into the run's derived/ folder), and hands every figure function the same frozen
+`figures.Record` of arrays. The figure, claims and paper tables come from `questions.py`.
 
 The paper trains its balanced model once, with cross-entropy, and compares every loss's
-imbalanced model with it (Table 1's asterisk): `Study` does the same by default, so the
-focal and LDAM-DRW studies share the cross-entropy balanced run of their dataset, profile and
-seed. `balanced_per_loss=True` trains a balanced run with the study's own loss instead.
+imbalanced model with it (Table 1's asterisk): the pair does the same by default, so the focal
+and LDAM-DRW studies share the cross-entropy balanced run of their dataset, profile and seed.
+`balanced_per_loss=True` trains a balanced run with the study's own loss instead.
 
 The regime (DESIGN.md): the paper's networks fit their training sets almost perfectly, minority
 classes included, and its measures describe such memorising networks. A run is *in the regime*
@@ -13,12 +19,28 @@ class; a study whose runs are not is flagged on its pages and in its verdicts.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
+from types import MappingProxyType
 
-from .config import RunConfig
+from .bootstrap import RESAMPLES, pair_resamples
+from .claims import judge
+from .config import RUN_SETS, check_choice, whole_number
+from .extensions import procrustean_resamples
+from .figures import Analysis, Record
+from .paper import paper_figures
+from .questions import BY_ID, question
 from .runs import Run, RunStore
 
 REGIME_MIN_TRAIN_ACC = 0.95  # clean training accuracy every class must reach (DESIGN.md)
+
+# how each kind of study draws the bootstrap resamples its figures share
+RESAMPLERS = {
+    "pair": lambda emb, B, seed: pair_resamples(emb["balanced"], emb["imbalanced"], B, seed),
+    "procrustean": procrustean_resamples,
+    "ladder": lambda emb, B, seed: None,          # cosines of trained weights: no resampling
+}
 
 
 @dataclass(frozen=True)
@@ -41,46 +63,39 @@ class RegimeCheck:
                 f"(class {self.worst_class}; needed >= {100 * REGIME_MIN_TRAIN_ACC:.0f}% in every class)")
 
 
-def study_configs(dataset: str, loss: str, imbalance_ratio: float = 100, profile: str = "quick",
-                  seed: int = 0, balanced_per_loss: bool = False, **overrides) -> tuple[RunConfig, RunConfig]:
-    """The (balanced, imbalanced) configs of a study, validated before anything trains."""
-    imbalanced = RunConfig.make(dataset, loss, imbalance_ratio, profile=profile, seed=seed, **overrides)
-    if imbalanced.balanced:
-        raise ValueError(f"a study compares a balanced with an imbalanced run: imbalance_ratio must be "
-                         f"> 1, got {imbalance_ratio:g}")
-    ref_loss = loss if balanced_per_loss else "ce"
-    ref_over = overrides if balanced_per_loss else {k: v for k, v in overrides.items()
-                                                    if k not in ("imbalance_type", "data_seed")}
-    balanced = RunConfig.make(dataset, ref_loss, 1, profile=profile, seed=seed, **ref_over)
-    return balanced, imbalanced
+def analyse(run: Run, analysis: Analysis, **options):
+    """One costly analysis of a run, computed once into its derived/<name>.json (keyed)."""
+    return run.derived(analysis.name, analysis.key(**options),
+                       lambda: analysis.compute(run.embeddings(), run.config.seed, **options))
 
 
 class Study:
-    """The balanced reference and the imbalanced run of one dataset and loss (same profile, seed
-    and regime); both are trained only if the store lacks them, and their measures computed once."""
+    """The runs of one kind of study for one configuration (same profile and seed); trained only
+    if the store lacks them. `runs="pair"` (the default) is the paper's balanced reference and
+    imbalanced run."""
 
     def __init__(self, dataset: str, loss: str, imbalance_ratio: float = 100, profile: str = "quick",
-                 seed: int = 0, store: RunStore | None = None, progress: bool = True,
-                 balanced_per_loss: bool = False, n_resamples: int | None = None, **overrides):
-        store = store or RunStore()
-        self.store = store
-        bal_cfg, imb_cfg = study_configs(dataset, loss, imbalance_ratio, profile, seed,
-                                         balanced_per_loss, **overrides)
-        self.dataset, self.loss, self.profile, self.seed = dataset, loss, profile, imb_cfg.seed
-        self.imbalance_ratio = imb_cfg.imbalance_ratio
-        self._args = dict(store=store, progress=progress, balanced_per_loss=balanced_per_loss,
-                          n_resamples=n_resamples, **overrides)
-        self.balanced: Run = store.get(bal_cfg, progress=progress)
-        self.imbalanced: Run = store.get(imb_cfg, progress=progress)
-        from .bootstrap import RESAMPLES
-        self.n_resamples = n_resamples or RESAMPLES
+                 seed: int = 0, store: RunStore | None = None, progress: bool = True, runs: str = "pair",
+                 n_resamples: int | None = None, **overrides):
+        check_choice("run set", runs, tuple(RUN_SETS))
+        self.configs = RUN_SETS[runs](dataset, loss, imbalance_ratio, profile, seed, **overrides)  # validated
+        first = next(iter(self.configs.values()))
+        self.kind, self.dataset, self.loss, self.profile, self.seed = runs, dataset, loss, profile, first.seed
+        self.imbalance_ratio = float(imbalance_ratio)
+        self.store = store or RunStore()
+        self._args = dict(store=self.store, progress=progress, runs=runs, n_resamples=n_resamples, **overrides)
+        self.runs: dict[str, Run] = {name: self.store.get(c, progress=progress) for name, c in self.configs.items()}
+        self.n_resamples = whole_number("n_resamples", n_resamples or RESAMPLES, minimum=1)
         self._figures: dict = {}
-        self._embeddings = None
-        self._resamples = None
+
+    # the pair's runs by name
+    @property
+    def balanced(self) -> Run:
+        return self.runs["balanced"]
 
     @property
-    def runs(self) -> dict[str, Run]:
-        return {"balanced": self.balanced, "imbalanced": self.imbalanced}
+    def imbalanced(self) -> Run:
+        return self.runs["imbalanced"]
 
     def regime(self) -> dict[str, RegimeCheck]:
         return {name: RegimeCheck.of(run.metrics) for name, run in self.runs.items()}
@@ -106,8 +121,8 @@ class Study:
         return self.overview().to_html()
 
     def __repr__(self):
-        return (f"Study({self.dataset}, {self.loss})\n  balanced:   {self.balanced.config.label()}\n"
-                f"  imbalanced: {self.imbalanced.config.label()}")
+        runs = "\n".join(f"  {name}: {run.config.label()}" for name, run in self.runs.items())
+        return f"Study({self.kind}: {self.dataset}, {self.loss})\n{runs}"
 
     def regime_note(self) -> str:
         """"yes", or "NO: " and each run outside the regime with its worst class."""
@@ -116,46 +131,48 @@ class Study:
         return "NO: " + "; ".join(f"{name} run, class {r.worst_class} at {100 * r.worst_train_acc:.1f}%"
                                   for name, r in self.regime().items() if not r.in_regime)
 
-    def embeddings(self):
-        """(balanced, imbalanced) embeddings, read and verified once per study (every figure
-        function reads them)."""
-        if self._embeddings is None:
-            self._embeddings = (self.balanced.embeddings(), self.imbalanced.embeddings())
-        return self._embeddings
-
-    def run_at(self, ratio: float, loss: str = "ce") -> Run:
-        """The imbalanced run of this study's dataset, profile and seed at another ratio (and
-        loss), trained if the store lacks it."""
-        store = self._args["store"]
-        config = study_configs(self.dataset, loss, ratio, self.profile, self.seed)[1]
-        return store.get(config, progress=self._args["progress"])
-
     def with_seed(self, seed: int) -> "Study":
         """The same study trained with another seed (this one where the seed is its own)."""
         if seed == self.seed:
             return self
         return Study(self.dataset, self.loss, self.imbalance_ratio, self.profile, seed, **self._args)
 
-    def resamples(self):
-        """The bootstrap resamples of both runs' instances (`figures.make_resamples`), drawn once
-        per study with the study's seed: every figure's interval reads the same resamples."""
-        if self._resamples is None:
-            from .figures import make_resamples
-            self._resamples = make_resamples(*self.embeddings(), B=self.n_resamples, seed=self.seed)
-        return self._resamples
+    # -- what the figure functions read --------------------------------------------------------
+    @cached_property
+    def record(self) -> Record:
+        """The runs' arrays, read and verified once: embeddings, metrics (history included),
+        configs, and the bootstrap resamples every figure of this study shares (drawn with the
+        study's seed)."""
+        emb = {name: run.embeddings() for name, run in self.runs.items()}
+        return Record(embeddings=MappingProxyType(emb),
+                      metrics=MappingProxyType({name: run.metrics for name, run in self.runs.items()}),
+                      configs=MappingProxyType(dict(self.configs)),
+                      resamples=RESAMPLERS[self.kind](emb, self.n_resamples, self.seed), seed=self.seed)
 
-    def figures(self, rq: str, **options):
-        """The figures of one research question ("RQ1" ... "RQ7", "EOS"): a `figures.RQn`.
-        `options` go to the figure function (EOS: k_enemies) and replace what was computed;
-        the claims then read the same figures."""
-        from .config import check_choice
-        from .figures import FIGURES
-        check_choice("research question", rq, tuple(FIGURES))
-        if options or rq not in self._figures:
-            self._figures[rq] = FIGURES[rq](self, **options)
-        return self._figures[rq]
+    def figures(self, q: str, **options):
+        """The figures of one question ("RQ1" ... "RQ7", "EOS", "COLLAPSE", "PT"). `options` go to
+        its analyses (EOS: k_enemies) and replace what was computed; the claims then read the
+        same figures."""
+        row = question(q)
+        if row.runs != self.kind:
+            raise ValueError(f"{row.id} reads a {row.runs} study; this is a {self.kind} study")
+        if options or row.id not in self._figures:
+            analyses = {a.name: analyse(self.runs[a.run], a, **options) for a in row.analyses}
+            rec = dataclasses.replace(self.record, analyses=MappingProxyType(analyses))
+            self._figures[row.id] = row.figures(rec)
+        return self._figures[row.id]
 
-    def claims(self, rq: str | None = None):
-        """The checks of the paper's claims for one research question, or for all of them."""
-        from .claims import CHECKS, check
-        return [c for q in ([rq] if rq else CHECKS) for c in check(self, q, self.figures(q))]
+    def paper(self, figs):
+        """The paper's figures of the same kind as `figs` for this study's configuration, and
+        where they come from (`paper.paper_figures`)."""
+        return paper_figures(self.dataset, self.loss, type(figs))
+
+    def claims(self, q: str | None = None):
+        """The checks of a question's claims (every question of this kind of study when None).
+        Where a run is outside the paper's regime, the paper's claims read "outside the regime"."""
+        rows = [question(q)] if q else [r for r in BY_ID.values() if r.runs == self.kind]
+        out = []
+        for r in rows:
+            figs = self.figures(r.id)
+            out += judge(r.claims(figs, self.paper(figs)[0]), self.in_regime or not r.needs_regime)
+        return out

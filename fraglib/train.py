@@ -23,7 +23,7 @@ from .device import autocast, pick_device
 from .fileio import Damaged, load_verified, save_verified
 from .procrustean import feature_mixing, mix, mix_strength
 from .losses import build_loss, uses_cosine_head
-from .measures import balanced_accuracy, per_class_accuracy
+from .measures import balanced_accuracy, halves, per_class_accuracy
 from .models import Net, build_model
 
 
@@ -63,12 +63,6 @@ class Interrupted(RuntimeError):
     """Raised by `train(stop_after_epoch=...)`: stands in for a killed process in tests."""
 
 
-def major_classes(num_classes: int) -> int:
-    """How many classes count as *major* in the per-class history: the first half of the imbalance
-    order (under step imbalance exactly the large classes; under exponential, the larger half)."""
-    return num_classes // 2
-
-
 def batch_class_sums(logits: torch.Tensor, y: torch.Tensor, fe_grad: torch.Tensor, num_classes: int,
                      num_major: int) -> torch.Tensor:
     """(4, C) per-class sums over one batch: instances, correct predictions, predictions of a major
@@ -98,69 +92,96 @@ def _start(config: RunConfig, data: RunData, device):
     return model, opt, state
 
 
+def _resume(config: RunConfig, data: RunData, checkpoint, device):
+    """The network, optimiser and training state to go on from: the checkpoint's, when it
+    verifies and fits this network; a fresh start otherwise (saying why, in one line)."""
+    model, opt, state = _start(config, data, device)
+    if not checkpoint.exists():
+        return model, opt, state
+    try:  # digest-checked; and it must hold what a resume needs
+        saved = load_verified(checkpoint, weights_only=False)
+        if not (isinstance(saved, dict) and {"model", "optimizer", "state"} <= set(saved)):
+            raise Damaged(checkpoint, "does not hold a model, an optimizer and a training state")
+    except (Damaged, OSError) as e:  # a damaged checkpoint is never trusted: start over
+        print(f"checkpoint not used, training from scratch: {e}")
+        checkpoint.unlink(missing_ok=True)
+        return model, opt, state
+    try:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        if not (isinstance(saved["state"], dict) and {"epoch", "history", "best_state"} <= set(saved["state"])):
+            raise ValueError("no training state")
+        return model, opt, saved["state"]
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:   # e.g. models.py changed since
+        print(f"checkpoint not used, training from scratch: {checkpoint} does not fit this network "
+              f"and optimiser (the code changed since it was written: {str(e).splitlines()[0][:120]})")
+        return _start(config, data, device)
+
+
+def _train_epoch(model: Net, opt, loss_fn, config: RunConfig, data: RunData, x_train, y_train, epoch: int,
+                 device, progress: bool):
+    """One pass over the training set: (summed loss, (4, C) per-class sums of `batch_class_sums`).
+    Batch order, augmentation and Procrustean partners come from the epoch's seeded generator."""
+    reg, n, C = config.regime, len(x_train), data.num_classes
+    lam = mix_strength(data.train_counts(), config.procrustean_strength)
+    gen = epoch_generator(config.seed, epoch)
+    perm = torch.randperm(n, generator=gen).to(device)
+    model.train()
+    total_loss = torch.zeros((), device=device)
+    sums = torch.zeros(4, C, device=device)   # seen, correct, predicted major, |dL/dfe|
+    bar = tqdm(range(0, n, reg.batch_size), desc=f"epoch {epoch + 1}/{reg.epochs}", unit="batch",
+               disable=not progress, leave=False)
+    for i in bar:
+        idx = perm[i:i + reg.batch_size]
+        xb = normalize(augment(x_train[idx], reg.crop_padding, reg.flip, gen), data.spec)
+        xb = xb.contiguous(memory_format=torch.channels_last)
+        yb = y_train[idx]
+        if config.procrustean == "input":
+            xb = mix(xb, yb, lam, gen)
+        with autocast(device, reg.precision), (
+                feature_mixing(model, yb, lam, gen) if config.procrustean == "feature" else nullcontext()):
+            fe = model.features(xb)
+            fe.retain_grad()
+            logits = model.head(fe)
+        loss = loss_fn(logits, yb, epoch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total_loss += loss.detach() * len(idx)
+        sums += batch_class_sums(logits, yb, fe.grad, C, len(halves(C)[0]))   # major: the first half
+    bar.close()
+    return total_loss.item(), sums
+
+
+def _history_entry(config: RunConfig, epoch: int, loss: float, sums, n: int, sel_bac: float, seconds: float,
+                   loop_seconds: float) -> dict:
+    per_class = (sums[1:] / sums[0].clamp(min=1)).cpu()
+    return {"epoch": epoch, "lr": config.regime.lr_at(epoch), "loss": loss / n,
+            "train_acc_augmented": sums[1].sum().item() / n,
+            # per class, from the training pass itself (augmented, train mode)
+            "train_class_acc_augmented": [round(a, 6) for a in per_class[0].tolist()],
+            # share of the class's images predicted as a major class (0 .. C//2-1)
+            "major_share": [round(a, 6) for a in per_class[1].tolist()],
+            # mean norm of each image's loss gradient with respect to its fe
+            "fe_grad_norm": [round(a, 6) for a in per_class[2].tolist()],
+            f"{config.selection}_bac": sel_bac, "seconds": seconds, "train_loop_seconds": loop_seconds}
+
+
 def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: bool = True,
           stop_after_epoch: int | None = None) -> TrainResult:
+    """Train from the checkpoint (or from the start) to the last epoch, writing a checkpoint after
+    every epoch; the best epoch (selection BAC, from `select_from_epoch` on) is kept."""
     reg, device = config.regime, pick_device(device)
-    saved = None
-    if checkpoint.exists():
-        try:  # digest-checked; and it must hold what a resume needs
-            saved = load_verified(checkpoint, weights_only=False)
-            if not (isinstance(saved, dict) and {"model", "optimizer", "state"} <= set(saved)):
-                raise Damaged(checkpoint, "does not hold a model, an optimizer and a training state")
-        except (Damaged, OSError) as e:  # a damaged checkpoint is never trusted: start over
-            print(f"checkpoint not used, training from scratch: {e}")
-            saved = None
-            checkpoint.unlink(missing_ok=True)
     loss_fn = build_loss(config, data.train_counts()).to(device)
     x_sel, y_sel = (data.x_val, data.y_val) if config.selection == "val" else (data.x_test, data.y_test)
-    model, opt, state = _start(config, data, device)
-    if saved is not None:
-        try:
-            model.load_state_dict(saved["model"])
-            opt.load_state_dict(saved["optimizer"])
-            state = saved["state"]
-            if not (isinstance(state, dict) and {"epoch", "history", "best_state"} <= set(state)):
-                raise ValueError("no training state")
-        except (RuntimeError, ValueError, KeyError, TypeError) as e:   # e.g. models.py changed since
-            print(f"checkpoint not used, training from scratch: {checkpoint} does not fit this network "
-                  f"and optimiser (the code changed since it was written: {str(e).splitlines()[0][:120]})")
-            model, opt, state = _start(config, data, device)
-
+    model, opt, state = _resume(config, data, checkpoint, device)
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
     n = len(x_train)
-    C, num_major = data.num_classes, major_classes(data.num_classes)
-    lam = mix_strength(data.train_counts(), config.procrustean_strength)
     for epoch in range(state["epoch"], reg.epochs):
         t0 = time.perf_counter()
         for group in opt.param_groups:
             group["lr"] = reg.lr_at(epoch)
-        gen = epoch_generator(config.seed, epoch)
-        perm = torch.randperm(n, generator=gen).to(device)
-        model.train()
-        total_loss = torch.zeros((), device=device)
-        sums = torch.zeros(4, C, device=device)   # seen, correct, predicted major, |dL/dfe|
-        steps = range(0, n, reg.batch_size)
-        bar = tqdm(steps, desc=f"epoch {epoch + 1}/{reg.epochs}", unit="batch", disable=not progress,
-                   leave=False)
-        for i in bar:
-            idx = perm[i:i + reg.batch_size]
-            xb = normalize(augment(x_train[idx], reg.crop_padding, reg.flip, gen), data.spec)
-            xb = xb.contiguous(memory_format=torch.channels_last)
-            yb = y_train[idx]
-            if config.procrustean == "input":
-                xb = mix(xb, yb, lam, gen)
-            with autocast(device, reg.precision), (
-                    feature_mixing(model, yb, lam, gen) if config.procrustean == "feature" else nullcontext()):
-                fe = model.features(xb)
-                fe.retain_grad()
-                logits = model.head(fe)
-            loss = loss_fn(logits, yb, epoch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total_loss += loss.detach() * len(idx)
-            sums += batch_class_sums(logits, yb, fe.grad, C, num_major)
-        bar.close()
+        loss, sums = _train_epoch(model, opt, loss_fn, config, data, x_train, y_train, epoch, device, progress)
         loop_seconds = time.perf_counter() - t0
         pred = predict(model, x_sel, data.spec, device, reg.precision).argmax(1).numpy()
         sel_bac = balanced_accuracy(y_sel.numpy(), pred, data.num_classes)
@@ -168,23 +189,13 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
         state["seconds"] += seconds
         state["loop_seconds"] += loop_seconds
         state["images"] += n
-        per_class = (sums[1:] / sums[0].clamp(min=1)).cpu()
-        state["history"].append({"epoch": epoch, "lr": reg.lr_at(epoch), "loss": total_loss.item() / n,
-                                 "train_acc_augmented": sums[1].sum().item() / n,
-                                 # per class, from the training pass itself (augmented, train mode)
-                                 "train_class_acc_augmented": [round(a, 6) for a in per_class[0].tolist()],
-                                 # share of the class's images predicted as a major class (0 .. C//2-1)
-                                 "major_share": [round(a, 6) for a in per_class[1].tolist()],
-                                 # mean norm of each image's loss gradient with respect to its fe
-                                 "fe_grad_norm": [round(a, 6) for a in per_class[2].tolist()],
-                                 f"{config.selection}_bac": sel_bac, "seconds": seconds,
-                                 "train_loop_seconds": loop_seconds})
+        state["history"].append(_history_entry(config, epoch, loss, sums, n, sel_bac, seconds, loop_seconds))
         if epoch >= reg.select_from_epoch and sel_bac > state["best_bac"]:
             state["best_bac"], state["best_epoch"] = sel_bac, epoch
             state["best_state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         state["epoch"] = epoch + 1
         if progress:
-            tqdm.write(f"epoch {epoch + 1}/{reg.epochs}  loss {total_loss.item() / n:.4f}  "
+            tqdm.write(f"epoch {epoch + 1}/{reg.epochs}  loss {loss / n:.4f}  "
                        f"{config.selection} BAC {sel_bac:.4f}  {n / loop_seconds:,.0f} img/s")
         save_verified({"model": model.state_dict(), "optimizer": opt.state_dict(),
                        "state": copy.deepcopy(state)}, checkpoint)

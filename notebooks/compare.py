@@ -18,7 +18,7 @@
 # its own with the full story (listed below).
 
 # %% tags=["parameters"]
-rq = "RQ3"                 # RQ1 ... RQ7 | EOS
+q = "RQ3"                  # RQ1 ... RQ7 | EOS: a question with a key figure
 profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
 seed = 0                   # weights, batch order, augmentation
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
@@ -26,20 +26,27 @@ seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 # %% tags=["remove-input"]
 from fraglib import chapter
 
-studies = chapter.open_matrix(profile, seed)
-chapter.links(rq, studies)
+studies = chapter.studies(q, profile, seed)
+chapter.links(q, studies)
 
 # %% [markdown]
 # ## The key figure
 
 # %% tags=["remove-input"]
-chapter.key_figure(rq, studies)
+chapter.key_figure(q, studies)
+
+# %% [markdown]
+# ```{glue:figure} key-figure
+# :name: fig-key-figure
+#
+# {glue:md}`key_caption`
+# ```
 
 # %% [markdown]
 # ## Every verdict
 
 # %% tags=["remove-input"]
-chapter.verdict_rows(rq, studies, seeds)
+chapter.verdict_rows(q, studies, seeds)
 
 # %% [markdown]
 # {glue:md}`verdict_count`

@@ -45,7 +45,7 @@ seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 k_enemies = 10             # EOS: a point's partner is one of this many enemies
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
+study = chapter.open("EOS", dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## The generalization gap per class
@@ -54,23 +54,33 @@ study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
 # distance between its mean training and test fe.
 
 # %%
-rq = chapter.figures(study, "EOS", k_enemies=k_enemies)
-df = chapter.per_run(rq.bal_gap, rq.gap, figures=rq, names=("bal_gap", "gap"))
-chapter.figure(charts.per_class(df, y_title="distance in fe space"),
-               "Figure E.1. Distance between each class's mean training and test fe.")
+figs = chapter.headline(study, "EOS", k_enemies=k_enemies)
+df = chapter.per_run(figs.bal_gap, figs.gap, figures=figs, names=("bal_gap", "gap"))
+chapter.chart("eos-gap", charts.per_class(df, y_title="distance in fe space"))
 
 # %% [markdown]
+# ```{glue:figure} eos-gap
+# :name: fig-eos-gap
+#
+# Distance between each class's mean training and test fe.
+# ```
+#
 # EOS's premise is a gap that widens towards the rare classes of the imbalanced network and
 # stays flat for the balanced one; the verdict tests the majority against the minority.
 #
 # ## Phases 2 and 3: samplers side by side
 
 # %%
-table, chart = charts.sampler_results(rq)
-chapter.figure(chart, "Figure E.2. Test BAC after phase 3, by phase-2 sampler, "
-               "beside the end-to-end network.")
+table, chart = charts.sampler_results(figs)
+chapter.chart("eos-samplers", chart)
 
 # %% [markdown]
+# ```{glue:figure} eos-samplers
+# :name: fig-eos-samplers
+#
+# Test BAC after phase 3, by phase-2 sampler, beside the end-to-end network.
+# ```
+#
 # If EOS helps as its authors report, its bar stands above every other sampler's and above the
 # end-to-end network's; the table gives each sampler's size and cost.
 #

@@ -27,8 +27,9 @@
 # ({ref}`methods <methods-procrustean>`). Within each mini-batch an image of class $c$ is mixed
 # with a random other image of the batch, $h' = (1 - \lambda_c) h + \lambda_c h_{\text{partner}}$,
 # and keeps its label; $\lambda_c$ grows with the class's size, from 0 for the smallest classes
-# to `strength` for the largest. `site` says where: the normalised images (`input`) or an
-# intermediate feature map (`feature`). Four cross-entropy runs: plain and Procrustean, under
+# to `strength` for the largest. The mixing site (the normalised images, or an intermediate
+# feature map: this book mixes the latter) and the strength are `fraglib.config`'s
+# `PROCRUSTEAN_SITE` and `PROCRUSTEAN_STRENGTH`. Four cross-entropy runs: plain and Procrustean, under
 # exponential and step imbalance (100:1). Each run records, per epoch and class, its training
 # accuracy, the share of its images predicted as a major class (the first half of the
 # imbalance order) and the mean norm of each image's loss gradient with respect to its fe.
@@ -45,14 +46,14 @@ from fraglib import chapter, charts
 
 # %% tags=["parameters"]
 dataset = "fashion-mnist"  # the data of the four runs
+imbalance_ratio = 100.0    # n_max / n_min of all four runs
 profile = "quick"          # tiny (CI) | quick (CPU) | paper (200 epochs)
 seed = 0                   # weights, batch order and the mixing partners
-seeds = 1                  # not used here: one seed
-site = "feature"           # where images are mixed: input | feature (a mid-network map)
-strength = 0.5             # mixing weight of the largest class (the smallest: 0)
+seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-fig = chapter.procrustean(dataset, profile, seed, site, strength)
+study = chapter.open("PT", dataset, "ce", imbalance_ratio, profile, seed, seeds)
+figs = chapter.headline(study, "PT")
 
 # %% [markdown]
 # Mixing keeps a network from memorising its training images, so the Procrustean runs need not
@@ -62,12 +63,16 @@ fig = chapter.procrustean(dataset, profile, seed, site, strength)
 # ## Who is fitted first
 
 # %%
-chapter.figure(charts.procrustean_curves(fig),
-               "Figure P.1. Per epoch, exponential imbalance: the share of the minor "
-               "classes' training images predicted as a major class, and the ratio of "
-               "their mean fe-gradient norm to the major classes'.")
+chapter.chart("pt-curves", charts.procrustean_curves(figs))
 
 # %% [markdown]
+# ```{glue:figure} pt-curves
+# :name: fig-pt-curves
+#
+# Per epoch, exponential imbalance: the share of the minor classes' training images predicted
+# as a major class, and the ratio of their mean fe-gradient norm to the major classes'.
+# ```
+#
 # The abstract's picture: for plain CE, a share of minor images predicted major that starts
 # high (they go to the major classes) and a gradient ratio well above 1; Procrustean training
 # should pull both towards balance (share down, ratio towards 1).
@@ -75,7 +80,9 @@ chapter.figure(charts.procrustean_curves(fig),
 # ## Verdict
 
 # %%
-chapter.procrustean_verdict(fig)
+chapter.verdict(study, "PT", seeds)
 
 # %% [markdown]
 # {glue:md}`verdict`
+#
+# {glue:md}`verdict_seeds`

@@ -41,7 +41,7 @@ seed = 0                   # weights, batch order, augmentation
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
+study = chapter.open("RQ2", dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## Per-class train and test accuracy
@@ -50,13 +50,18 @@ study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
 # class's share of the largest class, $n_c / n_{\max}$.
 
 # %%
-rq = chapter.figures(study, "RQ2")
-df = charts.accuracy_frame(rq)
-chapter.figure(charts.per_class_accuracy(df, ""),
-               "Figure 2.1. Per-class training (clean images) and test accuracy, and "
-               "the class sizes, for both runs (the paper's Figure 2).")
+figs = chapter.headline(study, "RQ2")
+df = charts.accuracy_frame(figs)
+chapter.chart("rq2-accuracy", charts.accuracy_lines(df))
 
 # %% [markdown]
+# ```{glue:figure} rq2-accuracy
+# :name: fig-rq2-accuracy
+#
+# Per-class training (clean images) and test accuracy, and the class sizes, for both runs (the
+# paper's Figure 2).
+# ```
+#
 # In the paper's picture both networks fit their training images (blue near 1), and only the
 # imbalanced one loses its rare classes' test images (green falling with the red line); the
 # verdict below says whether this run shows it.
@@ -66,7 +71,7 @@ chapter.figure(charts.per_class_accuracy(df, ""),
 # %%
 rows = {"maj_train": "train, majority (%)", "maj_test": "test, majority (%)",
         "min_train": "train, minority (%)", "min_test": "test, minority (%)"}
-chapter.beside_paper(study, rq, rows)
+chapter.paper_table(study, figs, rows)
 
 # %% [markdown]
 # ## Verdict

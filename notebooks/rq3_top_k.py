@@ -45,31 +45,41 @@ seed = 0                   # weights and batch order behind the ce
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
+study = chapter.open("RQ3", dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## Class top-K coverage
 
 # %%
-rq = chapter.figures(study, "RQ3")
-df = charts.coverage_frame(rq)
+figs = chapter.headline(study, "RQ3")
+df = charts.coverage_frame(figs)
 chart = charts.by_class(df, y="coverage", color="K", facet="model",
                         y_domain=[0, 1], title="", y_title="coverage ratio")
-chapter.figure(chart, "Figure 3.1. Class top-K coverage ratio on the training "
-               "set, K in {2, 3, 5, 7} (the paper's Figure 3).")
+chapter.chart("rq3-coverage", chart)
 
 # %% [markdown]
+# ```{glue:figure} rq3-coverage
+# :name: fig-rq3-coverage
+#
+# Class top-K coverage ratio on the training set, K in {2, 3, 5, 7} (the paper's Figure 3).
+# ```
+#
 # If minority predictions rest on fewer ce, the curves for small $K$ climb towards the rare
 # (high-index) classes in the imbalanced panel only; the verdict tests it.
 #
 # ## Coverage over every K
 
 # %%
-chapter.figure(charts.coverage_curve(rq),
-               "Figure 3.2. Top-K coverage of all training predictions for every K.")
+chapter.chart("rq3-coverage-curve", charts.coverage_curve(figs))
 
 # %% [markdown]
-# The balanced network needs $K$ = {glue:md}`k94_bal` for the same 94%.
+# ```{glue:figure} rq3-coverage-curve
+# :name: fig-rq3-coverage-curve
+#
+# Top-K coverage of all training predictions for every K.
+# ```
+#
+# The balanced network needs $K$ = {glue:md}`bal_k94` for the same 94%.
 #
 # ## Verdict
 

@@ -26,7 +26,7 @@
 # {cite}`dablain2022fragility`.
 #
 # **Headline.** The other classes' largest class-mean ce is {glue:md}`largest_ce_ratio` times
-# the majority's (balanced network: {glue:md}`largest_ce_ratio_bal`; {glue:md}`paper_source`:
+# the majority's (balanced network: {glue:md}`bal_largest_ce_ratio`; {glue:md}`paper_source`:
 # {glue:md}`paper_largest_ce_ratio`); their largest ce carries {glue:md}`top_ce_share_ratio`
 # times as large a share of the logit ({glue:md}`paper_top_ce_share_ratio` in the paper).
 # Runs: {glue:md}`regime`.
@@ -43,19 +43,24 @@ seed = 0                   # weights and batch order behind the ce
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
+study = chapter.open("RQ4", dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## The ten largest class-mean ce
 
 # %%
-rq = chapter.figures(study, "RQ4")
-top = (rq.bal_class_mean_ce_top, rq.class_mean_ce_top)
+figs = chapter.headline(study, "RQ4")
+top = (figs.bal_class_mean_ce_top, figs.class_mean_ce_top)
 chart = charts.ranked_lines(*top, y_title="class-mean ce")
-chapter.figure(chart, "Figure 4.1. The ten largest class-mean ce of each class, "
-               "sorted (the paper's Figures 4 and 5).")
+chapter.chart("rq4-class-mean-ce", chart)
 
 # %% [markdown]
+# ```{glue:figure} rq4-class-mean-ce
+# :name: fig-rq4-class-mean-ce
+#
+# The ten largest class-mean ce of each class, sorted (the paper's Figures 4 and 5).
+# ```
+#
 # The paper's finding would show as the rare classes' top ranks standing above the
 # majority's (class 0) in the imbalanced panel, not in the balanced one.
 #
@@ -68,16 +73,22 @@ rows = {"largest_ce_majority": "largest ce, majority (Table 3)",
         "top_ce_share_majority": "top ce / logit, majority (Table 4)",
         "top_ce_share_others": "top ce / logit, others (Table 4)",
         "top_ce_share_ratio": "ratio others / majority (Table 4)"}
-chapter.beside_paper(study, rq, rows)
+chapter.paper_table(study, figs, rows)
 
 # %%
-df = charts.share_frame(rq.bal_top_ce_share, rq.top_ce_share)
+df = charts.share_frame(figs.bal_top_ce_share, figs.top_ce_share)
 chart = charts.by_class(df, y="share", color="rank", facet="model", title="",
                         y_title="share of the predicted logit")
-chapter.figure(chart, "Figure 4.2. Each of the seven largest ce divided by the "
-               "predicted logit, class mean (the paper's Figure 6).")
+chapter.chart("rq4-logit-share", chart)
 
 # %% [markdown]
+# ```{glue:figure} rq4-logit-share
+# :name: fig-rq4-logit-share
+#
+# Each of the seven largest ce divided by the predicted logit, class mean (the paper's Figure
+# 6).
+# ```
+#
 # A larger share for the largest ce means fewer features carry the decision.
 #
 # ## Verdict

@@ -40,18 +40,23 @@ seed = 0                   # weights init and batch order
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
+study = chapter.open("RQ5", dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## The ten largest weights per class
 
 # %%
-rq = chapter.figures(study, "RQ5")
-chapter.figure(charts.ranked_lines(rq.bal_weight_top, rq.weight_top, "|W|"),
-               "Figure 5.1. The ten largest |W| of each class's weight row, "
-               "sorted (the paper's Figure 7).")
+figs = chapter.headline(study, "RQ5")
+chart = charts.ranked_lines(figs.bal_weight_top, figs.weight_top, "|W|")
+chapter.chart("rq5-weights", chart)
 
 # %% [markdown]
+# ```{glue:figure} rq5-weights
+# :name: fig-rq5-weights
+#
+# The ten largest \|W\| of each class's weight row, sorted (the paper's Figure 7).
+# ```
+#
 # Compare the curves' spread with the class-mean ce of RQ4: if the weights stay in a narrow
 # range while the ce do not, the features, not the weights, set the ce's scale.
 #
@@ -61,26 +66,12 @@ chapter.figure(charts.ranked_lines(rq.bal_weight_top, rq.weight_top, "|W|"),
 rows = {"w_sum_majority": "top-10 |W| sum, majority",
         "w_sum_minority": "top-10 |W| sum, minority",
         "w_max": "largest |W|", "ce_max": "largest class-mean ce"}
-chapter.beside_paper(study, rq, rows)
+chapter.paper_table(study, figs, rows)
 
 # %% [markdown]
-# ## Minority Collapse
-#
-# Fang et al.'s Layer-Peeled Model {cite}`fang2021layerpeeled` predicts that, as imbalance grows,
-# the classifier rows of the minority classes collapse towards one direction, so that the
-# network can no longer tell those classes apart. We measure the mean pairwise cosine of the
-# minority classes' rows (the last half of the imbalance order) and of the majority classes'
-# rows, and the same for their class-mean fe, in cross-entropy runs of this dataset at several
-# ratios beside the balanced reference. From the balanced run to {glue:md}`collapse_ratio_max`:1
-# the minority rows' mean cosine goes from {glue:md}`collapse_w_minority_bal` to
-# {glue:md}`collapse_w_minority_max`. These are cosines of trained weights, exact for each run;
-# only seeds vary them.
-
-# %% tags=["remove-input"]
-chapter.collapse(study)
-
-# %% [markdown]
-# {glue:md}`collapse_verdict`
+# Fang et al.'s Minority Collapse {cite}`fang2021layerpeeled`, the collapse of the minority
+# classes' weight rows towards one direction as imbalance grows, has a chapter of its own
+# (*Extension · Minority Collapse*), over a ladder of ratios.
 #
 # ## Verdict
 

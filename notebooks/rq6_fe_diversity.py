@@ -45,31 +45,40 @@ seed = 0                   # weights and batch order behind the fe
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
+study = chapter.open("RQ6", dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## Class top-K fe coverage
 
 # %%
-rq = chapter.figures(study, "RQ6")
-chapter.figure(charts.member_heatmap(rq),
-               "Figure 6.1. Each class's ten most frequent top-7 fe (index shown) "
-               "and the share of its images holding each (the paper's Figure 8).")
+figs = chapter.headline(study, "RQ6")
+chapter.chart("rq6-members", charts.member_heatmap(figs))
 
 # %% [markdown]
+# ```{glue:figure} rq6-members
+# :name: fig-rq6-members
+#
+# Each class's ten most frequent top-7 fe (index shown) and the share of its images holding each
+# (the paper's Figure 8).
+# ```
+#
 # A ratio near 1 means nearly every image of the class relies on that feature.
 #
 # ## Features needed to describe a class
 
 # %%
-chart = charts.per_class(charts.size_matched_frame(rq), y_title="features")
-chapter.figure(chart, "Figure 6.2. Size of the union of the top-7 fe sets of "
-               "each class's training images (the paper's Figure 9), and the same "
-               "over as many images as the minority has, drawn from every class "
-               "(the size-matched control). Bars: 95% bootstrap intervals; for the "
-               "control, the spread over 1,000 draws.")
+chart = charts.per_class(charts.size_matched_frame(figs), y_title="features")
+chapter.chart("rq6-features", chart)
 
 # %% [markdown]
+# ```{glue:figure} rq6-features
+# :name: fig-rq6-features
+#
+# Size of the union of the top-7 fe sets of each class's training images (the paper's Figure 9),
+# and the same over as many images as the minority has, drawn from every class (the size-matched
+# control). Bars: 95% bootstrap intervals; for the control, the spread over 1,000 draws.
+# ```
+#
 # This count can only grow with the number of images in a class: a class of 1,000 images
 # shows more distinct features than one of 10 even if both draw from the same features. The
 # size-matched control compares every class at the minority's size, $n_{\min}$ images drawn

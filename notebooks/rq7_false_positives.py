@@ -46,18 +46,23 @@ seed = 0                   # weights and batch order of the erring network
 seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 
 # %% tags=["remove-input"]
-study = chapter.open(dataset, loss, imbalance_ratio, profile, seed, seeds)
+study = chapter.open("RQ7", dataset, loss, imbalance_ratio, profile, seed, seeds)
 
 # %% [markdown]
 # ## Mean fe in training, test TP and test FP
 
 # %%
-rq = chapter.figures(study, "RQ7")
-chapter.figure(charts.alignment_lines(rq),
-               "Figure 7.1. The ten largest class-mean fe in training, in test true "
-               "positives and in test false positives (the paper's Figure 10).")
+figs = chapter.headline(study, "RQ7")
+chapter.chart("rq7-means", charts.alignment_lines(figs))
 
 # %% [markdown]
+# ```{glue:figure} rq7-means
+# :name: fig-rq7-means
+#
+# The ten largest class-mean fe in training, in test true positives and in test false positives
+# (the paper's Figure 10).
+# ```
+#
 # In the paper the FP panel sits well below the training panel (weaker features than the
 # class's training images), while the TP panel matches it.
 #
@@ -72,16 +77,22 @@ rows = {"frob_tp": "‖μ_train − μ_TP‖_F", "frob_fp": "‖μ_train − μ_
         "classes_no_tp": "classes with no test TP",
         "classes_no_fp": "classes with no test FP",
         "classes_left_out": "classes left out (no TP or no FP)"}
-chapter.beside_paper(study, rq, rows)
+chapter.paper_table(study, figs, rows)
 
 # %%
-df = charts.overlap_frame(rq)
+df = charts.overlap_frame(figs)
 chart = charts.by_class(df, y="overlap", color="set", y_domain=[0, 1], title="",
                         y_title="identity overlap")
-chapter.figure(chart, "Figure 7.2. Share of each class's ten most frequent top-7 "
-               "training fe that are also most frequent in its test TP or FP.")
+chapter.chart("rq7-overlap", chart)
 
 # %% [markdown]
+# ```{glue:figure} rq7-overlap
+# :name: fig-rq7-overlap
+#
+# Share of each class's ten most frequent top-7 training fe that are also most frequent in its
+# test TP or FP.
+# ```
+#
 # High overlap for both TP and FP would mean the same features switch on and only their
 # magnitude differs, the paper's reading of its Figure 10.
 #

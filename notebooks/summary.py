@@ -16,7 +16,7 @@
 # ## Overview
 #
 # Each row below is one check of one of the paper's claims {cite}`dablain2022fragility` (the
-# same checks as in the chapters' verdicts, the EOS extension included) for every
+# same checks as in the chapters' verdicts, the extensions included: EOS, Minority Collapse and Procrustean training) for every
 # configuration of this profile: the paper's figure, ours with its 95% bootstrap interval, and
 # whether ours agrees. "holds" means the comparison holds in at least 97.5% of 1,000 bootstrap
 # resamples of the images ({ref}`methods <methods-bootstrap>`); "holds (within noise)" that it
@@ -46,8 +46,14 @@ chapter.glue_number("n_checks", len(allc))
 allc.groupby(["configuration", "verdict"]).size().unstack(fill_value=0)
 
 # %%
-chapter.figure(charts.verdict_bars(allc),
-               "Figure S.1. Verdicts per research question and configuration.")
+chapter.chart("summary-verdicts", charts.verdict_bars(allc))
+
+# %% [markdown]
+# ```{glue:figure} summary-verdicts
+# :name: fig-summary-verdicts
+#
+# Verdicts per question and configuration.
+# ```
 
 # %% [markdown]
 # ## Balanced accuracy of every run, and the regime
@@ -63,6 +69,7 @@ runs
 # ## Every check
 
 # %%
-cols = ["RQ", "configuration", "claim", "paper", "ours", "resamples holding", "verdict"]
+cols = ["question", "configuration", "claim", "paper", "ours", "resamples holding",
+        "verdict"]
 cols += ["holds in (seeds)"] if seeds > 1 else []
-allc[cols].sort_values(["RQ", "configuration"], kind="stable").style.hide(axis="index")
+allc[cols].style.hide(axis="index")

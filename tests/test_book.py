@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from fraglib.book import cached_key, chapters, page_key, profile_toc, retitle
+from fraglib.book import cached_key, chapters, page_key, plan, profile_toc, retitle, toc_text
 from fraglib.config import MATRIX
+from fraglib.questions import QUESTIONS
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -34,20 +35,29 @@ def built_book(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_every_chapter_has_a_titled_page_per_configuration(built_book):
+def test_every_question_has_a_titled_page_per_configuration(built_book):
+    pages = plan("tiny", 1, out_dir=built_book.parents[2] / "book" / "runs" / "tiny").pages
     titles = set()
-    for chapter in chapters():
-        for dataset, loss, _ in MATRIX["tiny"]:
-            page = built_book / "book" / "runs" / "tiny" / chapter / f"{dataset}-{loss}.html"
-            assert page.exists(), page
+    for q in QUESTIONS:
+        mine = [p for p in pages if p.chapter == q.chapter]
+        assert len(mine) == (len(MATRIX["tiny"]) if q.scope == "configuration" else 1)
+        for p in mine:
+            page = built_book / p.out.relative_to(built_book.parents[2]).with_suffix(".html")
             title = re.search(r"<title>(.*?)</title>", page.read_text(), re.S).group(1)
-            assert dataset in title and loss in title
+            assert p.title.split(" (")[0] in html_unescape(title)
             titles.add(title)
-    assert len(titles) == len(chapters()) * len(MATRIX["tiny"])  # each page its own title
+    assert len(titles) == sum(1 for p in pages if p.chapter in {q.chapter for q in QUESTIONS})  # each its own
     summary = (built_book / "book" / "runs" / "tiny" / "summary.html").read_text()
     assert "does not hold" in summary or "holds" in summary
+    for q in QUESTIONS:   # every question's verdicts are on the summary, the extensions' too
+        assert f">{q.id}<" in summary
     procrustean = (built_book / "book" / "runs" / "tiny" / "procrustean.html").read_text()
     assert "Procrustean training, our interpretation (tiny)" in procrustean and "Verdict" in procrustean
+
+
+def html_unescape(text: str) -> str:
+    import html
+    return html.unescape(text)
 
 
 @pytest.mark.slow
@@ -95,14 +105,14 @@ def test_pages_are_cached_and_a_damaged_page_is_made_again(built_book):
     root = built_book.parents[2]
     r = book(root, "--no-build")
     assert r.returncode == 0, r.stderr[-3000:]
-    n = len(chapters()) * (len(MATRIX["tiny"]) + 1) + 2  # configurations, comparisons, summary, Procrustean
+    n = len(plan("tiny", 1).pages)  # configurations, comparisons, the profile pages, the summary
     assert f"executing 0 of {n} pages" in r.stdout  # nothing changed: nothing re-executed
     page = root / "book" / "runs" / "tiny" / "rq3_top_k" / "fashion-mnist-ce.ipynb"
     good = page.read_text()
     page.write_text(good[: len(good) // 2])  # a half-written page is never kept
     r = book(root, "--no-build", "--only", "rq3_top_k")
     assert r.returncode == 0, r.stderr[-3000:]
-    assert f"executing 1 of {len(MATRIX['tiny']) + 2} pages" in r.stdout
+    assert f"executing 1 of {len(MATRIX['tiny']) + 2} pages" in r.stdout   # its pages, its comparison, the summary
     assert cached_key(page) is not None and not list(page.parent.glob("*.partial.ipynb"))
 
 
@@ -132,7 +142,7 @@ def test_an_unknown_chapter_is_an_error_naming_the_chapters(tmp_path):
 def test_pages_show_no_machine_path_no_nan_and_their_configuration_once(built_book):
     root = built_book.parents[2]
     pages = sorted(built_book.glob("book/runs/tiny/**/*.html"))
-    assert len(pages) == len(chapters()) * (len(MATRIX["tiny"]) + 1) + 2  # + summary, Procrustean
+    assert len(pages) == len(plan("tiny", 1).pages)
     for page in pages:
         html = page.read_text()
         for path in (str(root), str(REPO), os.path.expanduser("~") + "/"):
@@ -141,7 +151,11 @@ def test_pages_show_no_machine_path_no_nan_and_their_configuration_once(built_bo
         assert "imbalance_ratio = " not in html  # neither the parameters cell nor papermill's copy
     ce = (built_book / "book" / "runs" / "tiny" / "rq3_top_k" / "fashion-mnist-ce.html").read_text()
     assert "fraglib.css" in ce  # code wraps within the page width
-    assert ce.count("paper’s regime") >= 1 and "Figure 3.1." in ce and "Dablain" in ce  # a citation
+    assert ce.count("paper’s regime") >= 1 and "Dablain" in ce  # a citation
+    # figures are numbered by Sphinx, each with its caption, under a label of the page's own
+    numbers = [int(n) for n in re.findall(r'caption-number">Fig\. (\d+) ', ce)]
+    assert len(numbers) == 2 and numbers[1] == numbers[0] + 1
+    assert 'id="tiny-rq3-top-k-fashion-mnist-ce-fig-rq3-coverage"' in ce
 
 
 @pytest.mark.slow
@@ -153,9 +167,16 @@ def test_each_research_question_has_a_page_with_every_configuration(built_book):
 
 
 def test_a_profiles_book_reads_only_its_own_pages(tmp_path):
-    (tmp_path / "_toc.yml").write_text((REPO / "_toc.yml").read_text())
     toc = profile_toc(tmp_path, "tiny").read_text()
     assert "book/runs/tiny/rq1_retraining/*" in toc and "book/runs/*/" not in toc
+
+
+def test_the_table_of_contents_is_the_table_of_questions():
+    """_toc.yml is written from questions.QUESTIONS: a question added there appears in the book."""
+    assert (REPO / "_toc.yml").read_text() == toc_text(), "run: python -c 'from fraglib.book import toc_text; " \
+        "open(\"_toc.yml\", \"w\").write(toc_text())'"
+    for q in QUESTIONS:
+        assert q.caption in toc_text("tiny") and f"book/runs/tiny/{q.chapter}" in toc_text("tiny")
 
 
 def test_chapter_code_fits_the_page_width():

@@ -6,7 +6,8 @@ import pytest
 
 from fraglib import claims, figures as F
 from fraglib.paper import paper_figures
-from tests.test_figures import fake_run, fake_study
+
+from .helpers import fake_record, fake_run
 
 
 def around(value, spread, B=1000, seed=0):
@@ -22,9 +23,9 @@ def test_verdict_rules(direction, size, support, expected):
 
 
 def rq1(bal, imb, retrain, spread):
-    boot = {"bal_bac": around(bal, spread, seed=1), "imb_bac": around(imb, spread, seed=2),
+    boot = {"bal_bac": around(bal, spread, seed=1), "bac": around(imb, spread, seed=2),
             "retrain_bac": around(retrain, spread, seed=3)}
-    return F.RQ1(bal_bac=bal, imb_bac=imb, retrain_bac=retrain, boot=boot)
+    return F.RQ1(bal_bac=bal, bac=imb, retrain_bac=retrain, boot=boot)
 
 
 def test_a_claim_holds_only_when_its_interval_agrees():
@@ -40,9 +41,9 @@ def test_a_claim_holds_only_when_its_interval_agrees():
 
 
 def test_direction_only_when_the_stated_size_is_not_reached():
-    boot = {"largest_ce_ratio": around(1.5, 0.05), "largest_ce_ratio_bal": around(1.0, 0.05),
+    boot = {"largest_ce_ratio": around(1.5, 0.05), "bal_largest_ce_ratio": around(1.0, 0.05),
             "top_ce_share_ratio": around(3.0, 0.1)}
-    o = F.RQ4(largest_ce_ratio=1.5, largest_ce_ratio_bal=1.0, top_ce_share_ratio=3.0, boot=boot)
+    o = F.RQ4(largest_ce_ratio=1.5, bal_largest_ce_ratio=1.0, top_ce_share_ratio=3.0, boot=boot)
     out = claims.rq4_claims(o, F.RQ4())
     assert [c.verdict for c in out] == [claims.DIRECTION, claims.HOLDS, claims.HOLDS]
 
@@ -59,9 +60,9 @@ def test_weights_are_exact_and_the_run_outside_the_regime_tests_nothing():
 
 
 def test_the_paper_row_falls_back_to_cifar10_and_is_a_dash_where_the_paper_is_silent():
-    p, label = paper_figures("fashion-mnist", "focal", "RQ4")
+    p, label = paper_figures("fashion-mnist", "focal", F.RQ4)
     assert p.largest_ce_ratio == 4.01 and "CIFAR-10" in label
-    p, label = paper_figures("fashion-mnist", "cdt", "RQ1")
+    p, label = paper_figures("fashion-mnist", "cdt", F.RQ1)
     assert p.bal_bac is None and "no such experiment" in label
     out = claims.rq1_claims(rq1(80.0, 60.0, 70.0, 1.0), p)
     assert out[0].paper == "– vs –"
@@ -86,13 +87,13 @@ def test_the_size_matched_control_separates_sample_size_from_diversity():
     """Equally diverse classes: the raw count says the majority needs more features (it has 40x
     the images); at the minority's size it does not, and the control's claim says so. The old
     definition (no control) would report the raw claim alone."""
-    same = F.rq6(fake_study(*(2 * [_diversity_run(minority_features=64)])))
+    same = F.rq6(fake_record(*(2 * [_diversity_run(minority_features=64)])))
     raw, matched = claims.rq6_claims(same, F.RQ6())[:2]
     assert same.fd_majority > same.fd_minority and raw.verdict in (claims.HOLDS, claims.NOISE)
     assert matched.verdict in (claims.NOISE, claims.FAILS)
     assert abs(same.fd_majority_matched - same.fd_minority_matched) < 6
     # a truly narrower minority (top-7 from 14 features): the claim survives the control
-    narrow = F.rq6(fake_study(*(2 * [_diversity_run(minority_features=14)])))
+    narrow = F.rq6(fake_record(*(2 * [_diversity_run(minority_features=14)])))
     raw, matched = claims.rq6_claims(narrow, F.RQ6())[:2]
     assert raw.verdict == claims.HOLDS and matched.verdict == claims.HOLDS
     assert narrow.n_matched == 10 and narrow.features_to_describe_matched[1] == narrow.fd_minority

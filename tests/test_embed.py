@@ -44,16 +44,17 @@ def test_damaged_embeddings_are_extracted_again(store):
 
 def test_costly_analyses_are_computed_once_and_again_when_damaged(store, monkeypatch):
     import fraglib.figures as F
+    from fraglib.study import analyse
     run = store.get(tiny(), progress=False)
-    bac = F.retrained_bac(run)
+    bac = analyse(run, F.RETRAIN)["bac"]
     path = run.folder / "derived" / "retrain.json"
     assert 0 <= bac <= 1 and path.exists()
     monkeypatch.setattr(F, "fit_linear_head", lambda *a, **k: pytest.fail("computed twice"))
-    assert F.retrained_bac(run) == bac  # read from derived/retrain.json
+    assert analyse(run, F.RETRAIN)["bac"] == bac  # read from derived/retrain.json
     path.write_text(path.read_text()[:20])  # a damaged file is computed again, never trusted
     monkeypatch.undo()
-    assert F.retrained_bac(run) == pytest.approx(bac)
-    other = F.retrained_bac(run, F.HeadRegime(epochs=2))  # another key: computed anew
+    assert analyse(run, F.RETRAIN)["bac"] == pytest.approx(bac)
+    other = analyse(run, F.RETRAIN, regime=F.HeadRegime(epochs=2))["bac"]  # another key: computed anew
     assert 0 <= other <= 1
 
 

@@ -3,44 +3,15 @@ claims that read them under the paper's field names."""
 from __future__ import annotations
 
 from dataclasses import fields
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from fraglib import claims, figures as F
 from fraglib.paper import PAPER, paper_figures
+from fraglib.questions import BY_ID
 
-
-def fake_run(fe, y, W, b=None, W_eff=None, fe_eff=None, fe_test=None, y_test=None, test_bac=0.5,
-             train_acc=None):
-    """A stand-in for runs.Run: embeddings and metrics, nothing trained."""
-    fe, W = np.asarray(fe, float), np.asarray(W, float)
-    b = np.zeros(len(W)) if b is None else np.asarray(b, float)
-    W_eff = W if W_eff is None else np.asarray(W_eff, float)
-    fe_eff = fe if fe_eff is None else np.asarray(fe_eff, float)
-    fe_test = fe if fe_test is None else np.asarray(fe_test, float)
-    y_test = np.asarray(y if y_test is None else y_test)
-    emb = SimpleNamespace(fe_train=fe, y_train=np.asarray(y), fe_eff_train=fe_eff, fe_test=fe_test,
-                          fe_eff_test=fe_test if W_eff is W else fe_test, y_test=y_test, weight=W,
-                          weight_eff=W_eff, bias=b, num_classes=len(W),
-                          pred_test=(fe_test @ W_eff.T + b).argmax(1))
-    C = len(W)
-    acc = [1.0] * C if train_acc is None else train_acc
-    metrics = {"test_bac": test_bac, "train_class_acc": acc, "test_class_acc": acc,
-               "train_counts": np.bincount(y, minlength=C).tolist()}
-    return SimpleNamespace(embeddings=lambda: emb, metrics=metrics)
-
-
-def fake_study(bal, imb, dataset="fashion-mnist", loss="ce", in_regime=True, B=200):
-    cache = {}
-
-    def resamples():
-        if not cache:
-            cache["rs"] = F.make_resamples(bal.embeddings(), imb.embeddings(), B=B, seed=0)
-        return cache["rs"]
-    return SimpleNamespace(balanced=bal, imbalanced=imb, dataset=dataset, loss=loss, in_regime=in_regime,
-                           embeddings=lambda: (bal.embeddings(), imb.embeddings()), resamples=resamples)
+from .helpers import fake_record, fake_run
 
 
 def test_rq5_weights_are_the_raw_W_even_for_a_cosine_head():
@@ -51,7 +22,7 @@ def test_rq5_weights_are_the_raw_W_even_for_a_cosine_head():
     W_eff[0] = [0.6, 0.6]                                        # so the majority's unit row sums lower
     fe = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     run = fake_run(fe, [0, 1, 2], W, W_eff=W_eff)
-    rq = F.rq5(fake_study(run, run))
+    rq = F.rq5(fake_record(run, run))
     assert rq.w_sum_majority == pytest.approx(7.0) and rq.w_sum_minority == pytest.approx(2.1)
     assert rq.w_max == pytest.approx(4.0)
     # the old definition (effective W'): the minority's sum would exceed the majority's
@@ -65,7 +36,7 @@ def test_majority_and_minority_follow_the_imbalance_order_on_a_balanced_run():
     y = [0, 0, 1, 1, 2, 2]                                      # a balanced run
     acc = [1.0, 0.5, 0.25]
     run = fake_run(fe, y, np.eye(3), train_acc=acc)
-    rq = F.rq2(fake_study(run, run))
+    rq = F.rq2(fake_record(run, run))
     assert (rq.maj_train, rq.min_train) == (100.0, 25.0)       # class 0 vs class 2, not 0 vs 0
 
 
@@ -74,7 +45,7 @@ def test_rq3_top_k_on_a_hand_worked_example():
     fe = np.array([[3.0, 1.0], [1.0, 0.2]])
     W = np.array([[1.0, 1.0], [0.0, 2.0]])
     run = fake_run(fe, [0, 1], W)
-    rq = F.rq3(fake_study(run, run))
+    rq = F.rq3(fake_record(run, run))
     assert rq.H == 2 and rq.k94 == 1 and len(rq.coverage_all) == 3
 
 
@@ -83,24 +54,24 @@ def test_rq7_counts_the_classes_left_out():
     W = np.eye(2)
     # test: image 2 (label 1) is predicted 0: class 0 has TP and FP, class 1 has TP only
     run = fake_run(fe, [0, 1, 1], W, fe_test=fe, y_test=[0, 1, 1])
-    rq = F.rq7(fake_study(run, run))
+    rq = F.rq7(fake_record(run, run))
     assert rq.classes_left_out == 1 and rq.frob_fp >= 0
 
 
 def test_every_paper_figure_has_a_field_of_ours_under_the_same_name():
     for per_rq in PAPER.values():
-        for rq, paper in per_rq.items():
+        for paper in per_rq:
             ours = {f.name for f in fields(type(paper))}
             assert set(paper.scalars()) <= ours
-    p, label = paper_figures("fashion-mnist", "focal", "RQ4")
+    p, label = paper_figures("fashion-mnist", "focal", F.RQ4)
     assert p.largest_ce_ratio == 4.01 and "CIFAR-10" in label
-    p, label = paper_figures("fashion-mnist", "cdt", "RQ1")
+    p, label = paper_figures("fashion-mnist", "cdt", F.RQ1)
     assert p.bal_bac is None and "no such experiment" in label
 
 
 def test_claims_read_figures_by_name_and_show_a_dash_where_the_paper_is_silent():
     ours = F.RQ4(largest_ce_majority=1.0, largest_ce_others=3.0, largest_ce_ratio=3.0,
-                 largest_ce_ratio_bal=1.1, top_ce_share_majority=0.2, top_ce_share_others=0.3,
+                 bal_largest_ce_ratio=1.1, top_ce_share_majority=0.2, top_ce_share_others=0.3,
                  top_ce_share_ratio=1.5)
     out = claims.rq4_claims(ours, F.RQ4())
     assert [c.verdict for c in out] == [claims.HOLDS, claims.HOLDS, claims.DIRECTION]
@@ -110,12 +81,12 @@ def test_claims_read_figures_by_name_and_show_a_dash_where_the_paper_is_silent()
     assert [c.ours for c in flagged] == [c.ours for c in out]
 
 
-def test_check_uses_the_studys_regime_and_the_paper_row():
+def test_a_questions_claims_read_its_figures_and_the_paper_row():
     fe = np.array([[3.0, 1.0], [1.0, 0.2]])
     run = fake_run(fe, [0, 1], np.array([[1.0, 1.0], [0.0, 2.0]]))
-    study = fake_study(run, run, dataset="cifar10", loss="ce")
-    judged = claims.check(study, "RQ3")
+    row = BY_ID["RQ3"]
+    figs = row.figures(fake_record(run, run))
+    judged = row.claims(figs, paper_figures("cifar10", "ce", type(figs))[0])
     assert judged[0].paper == "K = 7" and judged[0].ours.startswith("K = 1")
     assert judged[0].verdict == claims.FAILS  # K = 1 is not <= H // 4 = 0 with H = 2
-    study.in_regime = False
-    assert {c.verdict for c in claims.check(study, "RQ3")} == {claims.OUTSIDE}
+    assert {c.verdict for c in claims.judge(judged, in_regime=False)} == {claims.OUTSIDE}

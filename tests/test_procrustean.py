@@ -64,9 +64,12 @@ def test_plain_configs_keep_their_identity():
 def test_the_chapters_claims_read_the_histories(store):
     """The Procrustean figures on the four tiny runs (trained here), and their claims."""
     from fraglib import claims
-    from fraglib.figures import procrustean_configs, procrustean_figures
-    fig = procrustean_figures("fashion-mnist", "tiny", 0, "input", 0.5, store=store, B=200)
-    assert len(procrustean_configs("fashion-mnist", "tiny", 0, "input", 0.5)) == 4
+    from fraglib.config import procrustean_configs
+    from fraglib.study import Study
+    study = Study("fashion-mnist", "ce", 100, "tiny", store=store, progress=False, runs="procrustean",
+                  n_resamples=200, site="input", strength=0.5)
+    fig = study.figures("PT")
+    assert len(procrustean_configs("fashion-mnist", "ce", 100, "tiny", 0, "input", 0.5)) == 4
     assert 0 <= fig.ce_major_share_early <= 100 and fig.ce_grad_ratio_early > 0 and fig.early_epochs == 1
     assert fig.gain_step == pytest.approx(fig.pt_bac_step - fig.ce_bac_step)
     out = claims.procrustean_claims(fig)

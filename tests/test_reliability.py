@@ -16,7 +16,7 @@ import torch
 
 import fraglib.runs as R
 from fraglib.__main__ import build_parser, config_from_args, main
-from fraglib.book import matrix_configs
+from fraglib.book import plan
 from fraglib.config import MATRIX, PROFILES, RunConfig
 from fraglib.device import CPU_BF16_ENV
 from fraglib.fileio import clean_temporaries, load_verified, read_json, save_verified, sha256, write_bytes, \
@@ -38,10 +38,12 @@ def test_the_cli_names_the_books_runs_on_either_kind_of_cpu(monkeypatch, profile
     """Probe: on a bf16-native CPU `train --profile tiny` trained a bf16 run while the book and the
     tests named the tiny profile's fp32 run; `train --profile quick` chose its epoch from all 40."""
     monkeypatch.setenv(CPU_BF16_ENV, cpu)
-    for (dataset, loss, ratio), balanced, imbalanced in matrix_configs(profile):
-        args = ["--dataset", dataset, "--loss", loss, "--profile", profile, "--device", "cpu"]
-        assert cli_config(*args, "--ratio", str(ratio)).key() == imbalanced.key()
-        assert cli_config(*args[:2], "--loss", "ce", *args[4:], "--ratio", "1").key() == balanced.key()
+    runs = [c for c in plan(profile, 2).runs.values() if c.procrustean == "none"]   # the CLI has no mixing
+    assert len(runs) >= len(MATRIX[profile]) + 1
+    for c in runs:
+        args = ["--dataset", c.dataset, "--loss", c.loss, "--ratio", f"{c.imbalance_ratio:g}", "--profile",
+                profile, "--imbalance-type", c.imbalance_type, "--seed", str(c.seed), "--device", "cpu"]
+        assert cli_config(*args).key() == c.key()
 
 
 @pytest.mark.precision
@@ -51,7 +53,7 @@ def test_the_cli_prints_the_books_run_folder(tmp_path):
     out = subprocess.run([sys.executable, "-m", "fraglib", "train", "--profile", "tiny", "--loss", loss,
                           "--runs", str(tmp_path), "--dry-run"], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    expected = R.RunStore(tmp_path).folder(matrix_configs("tiny")[0][2])
+    expected = R.RunStore(tmp_path).folder(RunConfig.make(dataset, loss, ratio, profile="tiny"))
     assert json.loads(out.stdout)["folder"] == str(expected)
 
 

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .config import MATRIX, RUN_SETS, RunConfig, check_choice, whole_number
-from .fileio import ensure_file, sha256
+from .fileio import ensure_file, sha256, tree_digest
 from .questions import QUESTIONS, Question
 from .runs import RunStore
 from .study import analyse
@@ -220,10 +220,7 @@ def _train_task(args: tuple) -> str:
 # -- 2. pages ------------------------------------------------------------------------------------
 def fraglib_digest() -> str:
     """fraglib's version and the hash of its source: a page made by other code is made again."""
-    h = hashlib.sha256(__version__.encode())
-    for f in sorted((REPO / "fraglib").glob("*.py")):
-        h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()
+    return tree_digest(REPO / "fraglib", "*.py", __version__)
 
 
 def run_identity(store: RunStore, config: RunConfig) -> dict:

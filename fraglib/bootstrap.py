@@ -17,7 +17,13 @@ training sets differ and are resampled independently.
 
 `matched_draws` is the size-matched control of DESIGN.md: `n` instances drawn *without*
 replacement from each class, repeated, so that a count that grows with class size can be
-compared at the minority's size.
+compared at the minority's size; `matched_means` the same for group means (a class's true
+positives drawn at the size of its false positives, say).
+
+A per-class proportion from fewer than `SMALL_N` images gets an exact interval
+(`clopper_pearson`; 9/9 is [66%, 100%], where a percentile bootstrap gives [100%, 100%]) and, in
+the resamples a claim is judged on, draws from its Jeffreys posterior (`small_n_draws`) instead
+of bootstrap copies that cannot vary.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ import numpy as np
 
 RESAMPLES = 1000   # bootstrap resamples per figure (issue 10: at least 1,000)
 LEVEL = 0.95       # the interval's coverage
+SMALL_N = 30       # a proportion from fewer images gets an exact interval (DESIGN.md)
 
 
 class Resample:
@@ -164,3 +171,51 @@ def pair_resamples(balanced, imbalanced, B: int = RESAMPLES, seed: int = 0) -> S
     return SimpleNamespace(train_bal=Resample(balanced.y_train, C, B, seed + 3),
                            train_imb=Resample(imbalanced.y_train, C, B, seed), test_bal=test_bal,
                            test_imb=test_imb, B=B, seed=seed)
+
+
+def matched_means(values, groups, sizes, draws: int = RESAMPLES, seed: int = 0) -> np.ndarray:
+    """(draws, G, D): the mean of `values` (N, D) over `sizes[g]` members of each group g drawn
+    without replacement (all of a group smaller than its size; nan for an empty group), repeated
+    `draws` times. One 0/1 selection matrix per group, so every draw is one product."""
+    values = np.asarray(values, np.float32)
+    groups = np.asarray(groups)
+    rng = np.random.default_rng([seed, draws, len(groups)])
+    out = np.full((draws, len(sizes), values.shape[1]), np.nan)
+    for g, size in enumerate(sizes):
+        idx = np.flatnonzero(groups == g)
+        k = min(int(size), len(idx))
+        if k == 0:
+            continue
+        if k == len(idx):
+            out[:, g] = values[idx].mean(0)
+            continue
+        keys = rng.random((draws, len(idx)))
+        pick = np.zeros((draws, len(idx)), np.float32)
+        np.put_along_axis(pick, np.argpartition(keys, k - 1, axis=1)[:, :k], 1.0, axis=1)
+        out[:, g] = pick @ values[idx] / k
+    return out
+
+
+def clopper_pearson(k, n, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """The exact (Clopper-Pearson) interval of a proportion k/n, elementwise (nan where n = 0)."""
+    from scipy.stats import beta
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    a = (1 - level) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.where(k > 0, beta.ppf(a, k, n - k + 1), 0.0)
+        hi = np.where(k < n, beta.ppf(1 - a, k + 1, n - k), 1.0)
+    bad = n <= 0
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def small_n_draws(boot, k, n, seed: int = 0, scale: float = 1.0) -> np.ndarray:
+    """`boot` (B,) or (B, C) resampled proportions, with the entries from fewer than SMALL_N images
+    replaced by draws from the Jeffreys posterior Beta(k + 1/2, n - k + 1/2) (times `scale`): a
+    bootstrap of 9 of 9 is 9 of 9 every time, the uncertainty of 9 of 9 is not zero."""
+    boot = np.array(boot, dtype=float, copy=True)
+    k, n = np.atleast_1d(np.asarray(k, float)), np.atleast_1d(np.asarray(n, float))
+    rng = np.random.default_rng([seed, len(boot), int(n.sum())])
+    cols = boot.reshape(len(boot), -1)
+    for j in np.flatnonzero((n > 0) & (n < SMALL_N)):
+        cols[:, j] = scale * rng.beta(k[j] + 0.5, n[j] - k[j] + 0.5, len(boot))
+    return cols.reshape(boot.shape)

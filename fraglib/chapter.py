@@ -220,19 +220,67 @@ def verdict_rows(q: str, by_label: dict[str, Study], seeds: int = 1):
 def all_claims(profile: str, seed: int = 0, seeds: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every claim of every question on the summary (the extensions included) for every
     configuration, and one row per study: its runs' test BAC and whether they are in the regime.
-    With seeds > 1, each claim's count of seeds in which it holds, and BAC as mean and spread
-    over the seeds."""
+    Each claim carries its stability (`holds in (seeds)`: in how many of seeds 0 .. seeds-1 it
+    holds) and the digests of the runs it read, for the ledger. With seeds > 1, BAC as mean and
+    spread over the seeds."""
     seeds = whole_number("seeds", seeds, minimum=1)
     rows, runs = [], []
     for row in (r for r in QUESTIONS if r.on_summary):
         for label, study in studies(row.id, profile, seed).items():
-            by_seed = [study.with_seed(s) for s in range(seeds)] if seeds > 1 else None   # read once
-            held = seed_counts(by_seed, row.id) if by_seed else None
-            rows += [dict(c.row(), configuration=label, **({"holds in (seeds)": held[i]} if held else {}))
-                     for i, c in enumerate(study.claims(row.id))]
-            runs.append(_bac_row(row.id, label, study, by_seed))
+            by_seed = [study.with_seed(s) for s in range(seeds)]   # read once
+            per_seed = [s.claims(row.id) for s in by_seed]
+            digests = ";".join(f"seed {s.seed} {name}:{run.metrics['model_sha256'][:16]}"
+                               for s in by_seed for name, run in s.runs.items())
+            for i, c in enumerate(per_seed[0]):
+                rows.append(dict(c.row(), configuration=label, **{
+                    "holds in (seeds)": claims.stability([ps[i].verdict for ps in per_seed]),
+                    "seeds": f"0-{seeds - 1}" if seeds > 1 else "0", "runs": digests}))
+            runs.append(_bac_row(row.id, label, study, by_seed if seeds > 1 else None))
     runs_df = pd.DataFrame(runs).drop_duplicates("study").set_index("study").style.format(precision=2, na_rep="–")
     return pd.DataFrame(rows), runs_df
+
+
+def summary_headline(allc: pd.DataFrame, seeds: int) -> None:
+    """Glue the summary's headline (`headline`): what the voting checks say, the one-network rows
+    apart, the descriptive rows not counted, and with several seeds, how many hold in every seed."""
+    from myst_nb import glue
+    k = claims.counts(allc.verdict)
+    voting = allc[~allc.verdict.isin([claims.DESCRIPTIVE, claims.OUTSIDE])]
+    text = f"Of **{len(voting)}** checks that vote, {claims.tally(k)}."
+    if k[claims.OUTSIDE]:
+        text += f" {k[claims.OUTSIDE]} come from runs outside the paper's regime and test nothing."
+    if k[claims.DESCRIPTIVE]:
+        text += (f" {k[claims.DESCRIPTIVE]} descriptive rows (raw counts and distances whose size-matched "
+                 f"control is the check) are shown and not counted.")
+    if seeds > 1:
+        held = voting["holds in (seeds)"].str.extract(r"^(\d+) of")[0].astype(float)
+        text += (f" Over {seeds} seeds (each a network trained anew on another draw of the images): "
+                 f"**{int((held == seeds).sum())}** hold in every seed, {int(((held > 0) & (held < seeds)).sum())} "
+                 f"in some, {int((held == 0).sum())} in none.")
+    else:
+        text += (" One seed: a verdict here is one network's; `python -m fraglib book --seeds N` says how "
+                 "many of N hold.")
+    glue("headline", Markdown(text), display=False)
+
+
+def write_ledger(allc: pd.DataFrame, profile: str, folder=None) -> str:
+    """Every check as a machine-readable ledger beside the summary page (claims-ledger.csv and
+    .json): claim, configuration, seeds, the paper's figure, ours with its interval, verdict,
+    stability, the runs' digests and the code version, so two builds' verdicts can be diffed.
+    Returns the CSV's file name (the page links it)."""
+    import json
+    from pathlib import Path
+    from . import __version__
+    from .fileio import atomic_path, tree_digest
+    folder = Path(folder) if folder else Path("book") / "runs" / profile
+    code = f"fraglib {__version__}, source {tree_digest(Path(__file__).parent, '*.py', __version__)[:16]}"
+    table = allc.assign(code=code)[["question", "claim", "configuration", "seeds", "paper", "ours",
+                                    "resamples holding", "verdict", "holds in (seeds)", "runs", "code"]]
+    with atomic_path(folder / "claims-ledger.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(folder / "claims-ledger.json") as tmp:
+        tmp.write_text(json.dumps(table.to_dict(orient="records"), indent=1, ensure_ascii=False) + "\n")
+    return "claims-ledger.csv"
 
 
 def _bac_row(q: str, label: str, study: Study, by_seed) -> dict:

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import eos
 from . import measures as M
-from .bootstrap import RESAMPLES, Resample
+from .bootstrap import RESAMPLES, Resample, matched_means
 from .figures import Analysis, Array, Figures, Record, _arr, majority_minority
 
 
@@ -23,6 +23,8 @@ class EOS(Figures):
 
     gap_majority: float | None = None     # |mean train fe - mean test fe| of the majority (imbalanced)
     gap_minority: float | None = None
+    gap_majority_matched: float | None = None  # ... its train mean over n_min drawn images (mean over draws)
+    n_matched: int | None = None          # the minority's training images: the control's size
     e2e_bac: float | None = None          # phase 1 alone: the end-to-end imbalanced model
     eos_bac: float | None = None          # phases 2-3 with EOS
     best_other_bac: float | None = None   # the best of ROS, SMOTE and cRT
@@ -62,10 +64,19 @@ def eos_figures(rec: Record) -> EOS:
     gap_rs = np.linalg.norm(rs.train_imb.means(ei.fe_train, key="fe") - rs.test_imb.means(ei.fe_test, key="fe_imb"),
                             axis=2)
     bac_rs = {r["sampler"]: rs.test_imb.bac(np.asarray(r["pred"]) == ei.y_test) for r in rows}
+    # the size-matched control: a mean over 9 images lies further from any other mean than one
+    # over 900, so the majority's training mean is drawn at the minority's size
+    n_min = int((ei.y_train == mnr).sum())
+    mu_test = M.class_means(ei.fe_test, ei.y_test, ei.num_classes)
+    drawn = matched_means(ei.fe_train, ei.y_train, [n_min if c == maj else 0 for c in range(ei.num_classes)],
+                          rs.B, rec.seed)[:, maj]
+    gap_matched = np.linalg.norm(drawn - mu_test[maj], axis=1)
     boot = {"gap": gap_rs, "gap_majority": gap_rs[:, maj], "gap_minority": gap_rs[:, mnr],
+            "gap_majority_matched": gap_matched,
             "e2e_bac": rs.test_imb.bac(ei.pred_test == ei.y_test), "eos_bac": bac_rs["eos"],
             "best_other_bac": np.max([bac_rs[s] for s in others], axis=0), "eos_authors_bac": bac_rs["eos-authors"]}
     return EOS(gap_majority=float(gi["mean_gap"][maj]), gap_minority=float(gi["mean_gap"][mnr]),
+               gap_majority_matched=float(gap_matched.mean()), n_matched=n_min,
                e2e_bac=100 * rec.metrics["imbalanced"]["test_bac"], eos_bac=bac["eos"],
                best_other_bac=max(bac[s] for s in others), eos_authors_bac=bac["eos-authors"], gap=gi["mean_gap"],
                bal_gap=gb["mean_gap"], spread_train=gi["spread_train"], spread_test=gi["spread_test"],

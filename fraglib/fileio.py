@@ -245,3 +245,12 @@ def ensure_file(path: Path, make, expected_sha256: str | None = None) -> Path:
     write_bytes(data, path)
     write_bytes(hashlib.sha256(data).hexdigest().encode(), side)
     return path
+
+
+def tree_digest(folder: Path, pattern: str = "*.py", salt: str = "") -> str:
+    """The sha256 of `salt` and every file matching `pattern` in `folder` (names and bytes): the
+    version of a body of code (fraglib's, for the page cache and the claims ledger)."""
+    h = hashlib.sha256(salt.encode())
+    for f in sorted(Path(folder).glob(pattern)):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()

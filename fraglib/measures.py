@@ -208,55 +208,32 @@ def tp_fp_groups(y_test, pred_test) -> tuple[np.ndarray, np.ndarray]:
     return np.where(correct, pred_test, -1), np.where(~correct, pred_test, -1)
 
 
-def _means_where(values, groups, num_classes):
-    keep = groups >= 0
-    return class_means(np.asarray(values)[keep], groups[keep], num_classes)
+def frobenius_to(mu_train, mu_group, kept) -> np.ndarray:
+    """||mu_train - mu_group||_F over the kept classes ((C, H) class means; leading axes, e.g.
+    resamples, are kept): how far a test group's class-mean fe lie from training's (Fig. 10)."""
+    diff = np.where(np.asarray(kept)[:, None], (np.asarray(mu_train) - np.asarray(mu_group)) ** 2, 0.0)
+    return np.sqrt(np.nansum(diff, axis=(-2, -1)))
 
 
-def train_test_alignment(fe_train, y_train, fe_test, y_test, pred_test, num_classes: int,
-                         k: int = 7, n: int = 10) -> dict:
-    """Class mean fe over train (by label), test TP and test FP (by prediction); the Frobenius
-    norms of mu_train - mu_TP and mu_train - mu_FP over the classes that have FP (and TP), the
-    number of classes left out, and the identity overlap of the n most frequent top-k features."""
-    tp, fp = tp_fp_groups(y_test, pred_test)
-    mu_train = class_means(fe_train, y_train, num_classes)
-    mu_tp, mu_fp = _means_where(fe_test, tp, num_classes), _means_where(fe_test, fp, num_classes)
-    no_tp, no_fp = np.isnan(mu_tp).any(1), np.isnan(mu_fp).any(1)
-    kept = ~(no_tp | no_fp)
-    top = {name: group_top_members(values, groups, num_classes, k, n)
-           for name, values, groups in (("train", fe_train, np.asarray(y_train)), ("tp", fe_test, tp),
-                                        ("fp", fe_test, fp))}
-    return {
-        "mu_train": mu_train, "mu_tp": mu_tp, "mu_fp": mu_fp, "classes_kept": kept,
-        "classes_left_out": int((~kept).sum()), "classes_no_tp": int(no_tp.sum()),
-        "classes_no_fp": int(no_fp.sum()),
-        "frobenius_tp": float(np.linalg.norm(mu_train[kept] - mu_tp[kept])),
-        "frobenius_fp": float(np.linalg.norm(mu_train[kept] - mu_fp[kept])),
-        "overlap_tp": identity_overlap(top["train"][0], top["tp"][0], top["tp"][1]),
-        "overlap_fp": identity_overlap(top["train"][0], top["fp"][0], top["fp"][1]),
-    }
-
-
-def group_top_members(values, groups, num_classes: int, k: int, n: int):
-    """Each group's n most frequent top-k features (instances in group -1 are left out), and
-    whether the group has any instance at all."""
-    values, groups = np.asarray(values), np.asarray(groups)
-    keep = groups >= 0
-    counts = member_counts(top_k_members(values[keep], k), groups[keep], num_classes, values.shape[1])
-    return class_top_members(counts, n)[0], counts.sum(1) > 0
-
-
-def identity_overlap(members_a, members_b, present=None) -> np.ndarray:
-    """(C,): share of each class's members in a (ignoring -1, "no member") that are also among
-    its members in b (nan where b has no instance of the class)."""
-    a, b = np.asarray(members_a), np.asarray(members_b)
-    valid = a >= 0
-    found = ((a[:, :, None] == b[:, None, :]) & valid[:, :, None]).any(2)
+def top_member_overlap(train_share, group_share, kept, n: int = 10) -> np.ndarray:
+    """(..., C): the identity overlap of each kept class's n most frequent top-K features in
+    training and in a test group (from member shares (..., C, H): the share of a class's images
+    holding each feature in its top-K set); nan for classes not kept or absent from the group."""
+    a, b = top_set(np.nan_to_num(train_share), n), top_set(np.nan_to_num(group_share), n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = found.sum(1) / valid.sum(1)
-    if present is not None:
-        share = np.where(present, share, np.nan)
-    return share
+        share = (a & b).sum(-1) / a.sum(-1)
+    return np.where(np.asarray(kept) & ~np.isnan(group_share).any(-1), share, np.nan)
+
+
+def top_magnitude_ratio(mu_train, mu_group, kept, n: int = 10) -> np.ndarray:
+    """(..., C): each kept class's n largest class-mean training fe, summed over the same features
+    in a test group, over their sum in training (1: the test group reaches training's magnitudes;
+    the paper: false positives' are "approx. half"); nan for classes not kept."""
+    mu_train, mu_group = np.asarray(mu_train, float), np.asarray(mu_group, float)
+    top = np.argsort(-np.nan_to_num(mu_train, nan=-np.inf), axis=-1, kind="stable")[..., :n]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.take_along_axis(mu_group, top, -1).sum(-1) / np.take_along_axis(mu_train, top, -1).sum(-1)
+    return np.where(kept, ratio, np.nan)
 
 
 # -- Minority Collapse (Fang et al., the Layer-Peeled Model) -------------------------------------

@@ -33,7 +33,8 @@ from .paper import paper_figures
 from .questions import BY_ID, question
 from .runs import Run, RunStore
 
-REGIME_MIN_TRAIN_ACC = 0.95  # clean training accuracy every class must reach (DESIGN.md)
+REGIME_MIN_TRAIN_ACC = 0.94   # clean training accuracy every class must reach (the paper's lowest: 94.4%)
+REGIME_SMALL_CLASS = 20       # ... except that a class of fewer training images may miss one image
 
 # how each kind of study draws the bootstrap resamples its figures share
 RESAMPLERS = {
@@ -45,22 +46,31 @@ RESAMPLERS = {
 
 @dataclass(frozen=True)
 class RegimeCheck:
-    """Whether one run memorised its training set in every class."""
+    """Whether one run memorised its training set in every class (DESIGN.md): clean training
+    accuracy >= 94% in every class, where a class of fewer than 20 training images may miss one
+    image (with 9-14 images one miss is 7-11 points)."""
 
     in_regime: bool
-    worst_class: int            # the class with the lowest clean training accuracy
+    worst_class: int            # the class furthest below the rule (else the lowest accuracy)
     worst_train_acc: float      # its clean training accuracy
+    worst_misses: int = 0       # how many of its training images the network gets wrong
 
     @classmethod
     def of(cls, metrics: dict) -> "RegimeCheck":
         acc = metrics["train_class_acc"]
-        worst = min(range(len(acc)), key=acc.__getitem__)
-        return cls(acc[worst] >= REGIME_MIN_TRAIN_ACC, worst, acc[worst])
+        counts = metrics.get("train_counts") or [None] * len(acc)
+        misses = [round((1 - a) * n) if n else None for a, n in zip(acc, counts)]
+        ok = [a >= REGIME_MIN_TRAIN_ACC or (n is not None and n < REGIME_SMALL_CLASS and m <= 1)
+              for a, n, m in zip(acc, counts, misses)]
+        failing = [c for c in range(len(acc)) if not ok[c]]
+        worst = min(failing or range(len(acc)), key=acc.__getitem__)
+        return cls(not failing, worst, acc[worst], misses[worst] or 0)
 
     def text(self) -> str:
         state = "in the regime" if self.in_regime else "OUTSIDE the paper's regime"
-        return (f"{state}: lowest clean training accuracy {100 * self.worst_train_acc:.1f}% "
-                f"(class {self.worst_class}; needed >= {100 * REGIME_MIN_TRAIN_ACC:.0f}% in every class)")
+        return (f"{state}: lowest clean training accuracy {100 * self.worst_train_acc:.1f}% (class "
+                f"{self.worst_class}; needed: {100 * REGIME_MIN_TRAIN_ACC:.0f}% in every class, one miss "
+                f"allowed in a class of fewer than {REGIME_SMALL_CLASS} images)")
 
 
 def analyse(run: Run, analysis: Analysis, **options):
@@ -165,7 +175,7 @@ class Study:
     def paper(self, figs):
         """The paper's figures of the same kind as `figs` for this study's configuration, and
         where they come from (`paper.paper_figures`)."""
-        return paper_figures(self.dataset, self.loss, type(figs))
+        return paper_figures(self.dataset, self.loss, type(figs), next(iter(self.configs.values())).model)
 
     def claims(self, q: str | None = None):
         """The checks of a question's claims (every question of this kind of study when None).

@@ -28,7 +28,9 @@
 # the test fe ({ref}`methods <methods-eos>`).
 #
 # **Headline.** The minority's train-test gap is {glue:md}`gap_minority`, the majority's
-# {glue:md}`gap_majority`. Three-phase training with EOS reaches {glue:md}`eos_bac`% test
+# {glue:md}`gap_majority`; but the minority's training mean is over {glue:md}`n_matched` images,
+# and the majority's over that many drawn images lies {glue:md}`gap_majority_matched` from its
+# test mean (the size-matched control the verdict reads). Three-phase training with EOS reaches {glue:md}`eos_bac`% test
 # BAC, the end-to-end network {glue:md}`e2e_bac`% and the best other sampler
 # {glue:md}`best_other_bac`%. Runs: {glue:md}`regime`.
 

@@ -74,7 +74,8 @@ chapter.glue_number("recovered", 100 * (figs.retrain_bac - figs.bac) / lost)
 
 # %% [markdown]
 # Of the balanced accuracy that imbalance costs, re-training the head alone wins back
-# {glue:md}`recovered`%: the rest is lost in the extractor's features.
+# {glue:md}`recovered`%; the rest is not recovered by a linear head trained this way (whether it
+# is lost in the extractor's features, or only out of reach of such a head, this test cannot say).
 #
 # ## Verdict
 

@@ -15,7 +15,7 @@ def around(value, spread, B=1000, seed=0):
 
 
 @pytest.mark.parametrize("direction,size,support,expected", [
-    (True, None, 0.99, claims.HOLDS), (True, True, 0.975, claims.HOLDS), (True, None, None, claims.HOLDS),
+    (True, None, 0.99, claims.HOLDS), (True, True, 0.975, claims.HOLDS), (True, None, None, claims.ONE_NET),
     (True, None, 0.90, claims.NOISE), (True, True, 0.5, claims.NOISE),
     (True, False, 0.99, claims.DIRECTION), (False, True, 0.99, claims.FAILS), (False, None, 0.01, claims.FAILS)])
 def test_verdict_rules(direction, size, support, expected):
@@ -43,16 +43,25 @@ def test_a_claim_holds_only_when_its_interval_agrees():
 def test_direction_only_when_the_stated_size_is_not_reached():
     boot = {"largest_ce_ratio": around(1.5, 0.05), "bal_largest_ce_ratio": around(1.0, 0.05),
             "top_ce_share_ratio": around(3.0, 0.1)}
-    o = F.RQ4(largest_ce_ratio=1.5, bal_largest_ce_ratio=1.0, top_ce_share_ratio=3.0, boot=boot)
+    o = F.RQ4(largest_ce_ratio=1.5, bal_largest_ce_ratio=1.0, top_ce_share_ratio=3.0, top_share_max=40.0,
+              bal_top_share_max=20.0, n_share_above35=2, boot=boot)
     out = claims.rq4_claims(o, F.RQ4())
-    assert [c.verdict for c in out] == [claims.DIRECTION, claims.HOLDS, claims.HOLDS]
+    # Fig. 6: the imbalanced network's largest share is larger (direction), but 2 classes above 35%, not 5
+    assert [c.verdict for c in out] == [claims.DIRECTION, claims.HOLDS, claims.HOLDS, claims.DIRECTION]
 
 
-def test_weights_are_exact_and_the_run_outside_the_regime_tests_nothing():
-    o = F.RQ5(w_sum_majority=6.5, w_sum_minority=3.7, w_max=1.0, ce_max=5.0, boot={"ce_max": around(5.0, 0.2)})
+def test_weights_are_one_networks_and_the_run_outside_the_regime_tests_nothing():
+    """A comparison of trained weights has no resampling noise: "holds (one network)", never "beyond
+    noise"; the dimensional ce-vs-W row is shown and does not vote."""
+    o = F.RQ5(w_sum_majority=6.5, w_sum_minority=3.7, w_max=1.0, ce_max=5.0, excess_fe=1.2, excess_w=0.1,
+              boot={"ce_max": around(5.0, 0.2), "excess_fe": around(1.2, 0.1), "excess_w": around(0.1, 0.05)})
     out = claims.rq5_claims(o, F.RQ5())
-    assert out[0].support is None and out[0].row()["resamples holding"] == "exact"
-    assert out[0].verdict == claims.HOLDS and out[1].verdict == claims.HOLDS
+    assert out[0].support is None and out[0].row()["resamples holding"] == "one network"
+    assert out[0].verdict == claims.ONE_NET and out[1].verdict == claims.HOLDS
+    assert out[2].verdict == claims.DESCRIPTIVE and out[2].observed == claims.HOLDS
+    text = claims.sentence(out)
+    assert "1 hold for this one network" in text and "beyond the bootstrap's noise" in text
+    assert "descriptive row" in text
     flagged = claims.judge(claims.rq5_claims(o, F.RQ5()), in_regime=False)
     assert {c.verdict for c in flagged} == {claims.OUTSIDE}
     assert [c.ours for c in flagged] == [c.ours for c in out]
@@ -89,11 +98,156 @@ def test_the_size_matched_control_separates_sample_size_from_diversity():
     definition (no control) would report the raw claim alone."""
     same = F.rq6(fake_record(*(2 * [_diversity_run(minority_features=64)])))
     raw, matched = claims.rq6_claims(same, F.RQ6())[:2]
-    assert same.fd_majority > same.fd_minority and raw.verdict in (claims.HOLDS, claims.NOISE)
-    assert matched.verdict in (claims.NOISE, claims.FAILS)
+    assert same.fd_majority > same.fd_minority and raw.observed in (claims.HOLDS, claims.NOISE)
+    assert raw.verdict == claims.DESCRIPTIVE                     # the raw count is shown, does not vote
+    assert matched.verdict in (claims.NOISE, claims.SIZE)        # holds only uncontrolled: sample size
     assert abs(same.fd_majority_matched - same.fd_minority_matched) < 6
     # a truly narrower minority (top-7 from 14 features): the claim survives the control
     narrow = F.rq6(fake_record(*(2 * [_diversity_run(minority_features=14)])))
     raw, matched = claims.rq6_claims(narrow, F.RQ6())[:2]
-    assert raw.verdict == claims.HOLDS and matched.verdict == claims.HOLDS
+    assert raw.observed == claims.HOLDS and matched.verdict == claims.HOLDS
     assert narrow.n_matched == 10 and narrow.features_to_describe_matched[1] == narrow.fd_minority
+
+
+# -- issue 18: controls, verdict kinds, small classes, thresholds, the paper's own statistics --------
+def _pair_of(fe_tr, y_tr, fe_te, y_te, W, seed=0, B=1000):
+    """A pair record whose two runs are the same hand-made network (what the pair figures need)."""
+    C = W.shape[0]
+    run = fake_run(fe_tr, y_tr, W, fe_test=fe_te, y_test=y_te)
+    run[0].fe_full, run[0].y_full = fe_tr, y_tr
+    pred = (np.asarray(fe_te) @ W.T).argmax(1).tolist()
+    rows = [{"sampler": s, "bac": 0.5, "pred": pred, "class_acc": [0.5] * C, "n_train": len(y_tr),
+             "sampling_seconds": 0.0, "head_seconds": 0.0} for s in ("none", "crt", "ros", "smote", "eos")]
+    return fake_record(run, run, B=B, seed=seed,
+                       analyses={"retrain": {"bac": 0.5, "pred": pred}, "eos": rows, "eos-authors": rows[-1:]})
+
+
+def test_the_eos_gap_survives_its_control_only_when_the_minority_truly_strays():
+    """The gap of a mean over 9 images exceeds that of a mean over 900 by sample size alone: the raw
+    row holds, the size-matched control does not (sample size); a minority whose test images truly
+    sit elsewhere holds under the control too."""
+    from fraglib import extensions as X
+    rng = np.random.default_rng(0)
+    H, W = 8, np.eye(2, 8)
+    y_tr = np.array([0] * 900 + [1] * 9)
+    y_te = np.array([0] * 500 + [1] * 500)
+    fe_tr = np.abs(rng.normal(size=(len(y_tr), H)))
+    for shift, expected in ((0.0, (claims.SIZE, claims.NOISE)), (1.5, (claims.HOLDS,))):
+        fe_te = np.abs(rng.normal(size=(len(y_te), H))) + shift * (y_te == 1)[:, None]
+        o = X.eos_figures(_pair_of(fe_tr, y_tr, fe_te, y_te, W))
+        raw, matched = claims.eos_claims(o, X.EOS())[:2]
+        assert raw.verdict == claims.DESCRIPTIVE and raw.observed == claims.HOLDS
+        assert o.n_matched == 9 and o.gap_majority_matched > 2 * o.gap_majority   # the bias, measured
+        assert matched.verdict in expected, (shift, matched)
+
+
+def test_rq7_distance_is_judged_at_the_fp_size_and_its_magnitude_is_signed():
+    """TP and FP from one distribution, FP far fewer: the raw distance says FP stray, TP drawn at the
+    FP size says it is sample size. FP at half of training's magnitude: the signed claim holds."""
+    rng = np.random.default_rng(1)
+    H, C = 16, 2
+    W = np.eye(C, H) * 10
+    y_tr = np.repeat([0, 1], 400)
+    fe_tr = np.abs(rng.normal(size=(800, H))) + 4 * np.eye(C, H)[y_tr]
+    # test: per class c, 600 images of c predicted c (TP) and 12 of the other label that look like c,
+    # at `scale_fp` of c's magnitudes, and are predicted c (its FP)
+    def test_set(scale_fp):
+        fe, y = [], []
+        for c in range(C):
+            fe += [np.abs(rng.normal(size=(600, H))) + 4 * np.eye(C, H)[c],
+                   (np.abs(rng.normal(size=(12, H))) + 4 * np.eye(C, H)[c]) * scale_fp]
+            y += [c] * 600 + [1 - c] * 12
+        return np.vstack(fe), np.array(y)
+    fe_te, y_te = test_set(1.0)
+    o = F.rq7(_pair_of(fe_tr, y_tr, fe_te, y_te, W))
+    out = claims.rq7_claims(o, F.RQ7())
+    assert o.classes_left_out == 0 and out[0].verdict == claims.DESCRIPTIVE and out[0].observed == claims.HOLDS
+    assert o.frob_tp_matched > 2 * o.frob_tp                 # fewer images, further from training
+    assert out[1].verdict in (claims.SIZE, claims.NOISE)     # at the FP size, TP stray as far
+    fe_half, _ = test_set(0.5)
+    half = F.rq7(_pair_of(fe_tr, y_tr, fe_half, y_te, W))
+    signed = claims.rq7_claims(half, F.RQ7())[-1]
+    assert 0.35 < half.mag_fp < 0.65 and half.mag_tp > 0.9 and signed.verdict == claims.HOLDS
+
+
+def test_small_classes_get_an_exact_interval_not_a_zero_width_one():
+    """9 of 9 training images right: a percentile bootstrap gives [100, 100]; the exact interval
+    is [66, 100], and the resamples a claim is judged on vary as that interval says."""
+    from fraglib.bootstrap import clopper_pearson
+    lo, hi = clopper_pearson(9, 9)
+    assert round(100 * float(lo)) == 66 and hi == 1.0
+    fe = np.eye(3).repeat([40, 40, 9], axis=0) + 0.01
+    y = np.repeat([0, 1, 2], [40, 40, 9])
+    o = F.rq2(fake_record(fake_run(fe, y, np.eye(3)), fake_run(fe, y, np.eye(3))))
+    assert o.min_train == 100.0 and round(o.interval("min_train")[0]) == 66
+    assert np.std(o.boot["min_train"]) > 1 and np.std(o.boot["maj_train"]) == 0   # 40 images: bootstrap
+    assert "[66.37, 100.00]" in claims.with_interval(o, "min_train")
+
+
+def test_rq3_thresholds_come_from_the_papers_seven_of_sixty_four():
+    def rq3(k, bal_k, c7=99.0, bal_c7=99.0):
+        boot = {"k94": np.full(100, k), "bal_k94": np.full(100, bal_k), "c7_min": np.full(100, c7),
+                "bal_c7_min": np.full(100, bal_c7), "c2_minority": np.full(100, 90.0),
+                "c2_majority": np.full(100, 60.0)}
+        return F.RQ3(k94=k, bal_k94=bal_k, H=64, c7_min=c7, bal_c7_min=bal_c7, c2_majority=60.0,
+                     c2_minority=90.0, boot=boot)
+    out = claims.rq3_claims(rq3(7, 9), F.RQ3())
+    assert [c.verdict for c in out[:2]] == [claims.HOLDS, claims.DIRECTION]   # 9 <= 16 but not <= 7
+    assert claims.rq3_claims(rq3(17, 7), F.RQ3())[0].verdict == claims.FAILS
+    assert [c.verdict for c in claims.rq3_claims(rq3(7, 7, c7=93.0, bal_c7=98.0), F.RQ3())[2:4]] == \
+        [claims.FAILS, claims.HOLDS]
+
+
+def test_rq5_decomposition_is_scale_free():
+    """Rescale fe by a and W by 1/a: no logit changes, and neither factor's log excess does."""
+    rng = np.random.default_rng(2)
+    mu, W = np.abs(rng.normal(size=(5, 8))) + 0.1, np.abs(rng.normal(size=(5, 8))) + 0.1
+    a = F.largest_ce_factors(mu, W, 0)
+    b = F.largest_ce_factors(3.0 * mu, W / 3.0, 0)
+    assert np.allclose(a, b)
+    assert np.isclose(sum(a), np.mean(np.log((mu * W).max(1)[1:])) - np.log((mu * W).max(1)[0]))
+
+
+def test_the_paper_column_names_its_own_statistic_and_hides_other_networks_magnitudes():
+    p, _ = paper_figures("cifar10", "ce", F.RQ4, "resnet32")
+    out = claims.rq4_claims(F.RQ4(largest_ce_ratio=3.0, bal_largest_ce_ratio=1.0, top_ce_share_ratio=2.0,
+                                  top_share_max=40.0, bal_top_share_max=20.0, n_share_above35=5), p)
+    assert "classes 6-9 over 0-5" in out[0].paper
+    same, _ = paper_figures("cifar10", "ce", F.RQ5, "resnet32")
+    other, _ = paper_figures("fashion-mnist", "ce", F.RQ5, "smallnet")
+    assert same.w_sum_majority == 7.54 and other.w_sum_majority is None and other.w_max is None
+    assert paper_figures("cifar10", "ce", F.RQ5, "smallnet")[0].ce_max is None   # same data, other network
+    assert "over 90%" in claims.pv(paper_figures("cifar10", "focal", F.RQ3)[0], "k94", "d")
+
+
+def test_every_sentence_counts_what_it_says():
+    rows = [claims.Claim("X", "a", "–", "1", claims.HOLDS, 0.99), claims.Claim("X", "b", "–", "1", claims.ONE_NET),
+            claims.Claim("X", "c", "–", "1", claims.SIZE, 0.4), claims.Claim("X", "d", "–", "1", claims.DESCRIPTIVE, 1.0)]
+    text = claims.sentence(rows)
+    assert "of 3 checks" in text and "1 hold beyond the bootstrap's noise" in text
+    assert "1 hold for this one network" in text and "1 are about sample size" in text
+    assert "1 descriptive row" in text and "do not all hold" in text
+    assert claims.stability([claims.HOLDS, claims.ONE_NET, claims.NOISE]) == "2 of 3 seeds"
+    assert claims.stability([claims.DESCRIPTIVE] * 2) == "descriptive"
+
+
+@pytest.mark.parametrize("acc,counts,ok", [
+    ([1.0, 0.94, 0.95], [900, 500, 300], True),
+    ([1.0, 0.939, 0.95], [900, 500, 300], False),
+    ([1.0, 1.0, 8 / 9], [900, 500, 9], True),          # one of 9 missed: allowed below 20 images
+    ([1.0, 1.0, 7 / 9], [900, 500, 9], False),         # two missed: not
+    ([1.0, 1.0, 24 / 25], [900, 500, 25], True),       # 96% of 25
+])
+def test_the_regime_rule_of_design(acc, counts, ok):
+    from fraglib.study import RegimeCheck
+    assert RegimeCheck.of({"train_class_acc": acc, "train_counts": counts}).in_regime is ok
+
+
+def test_one_seed_number_varies_the_network_and_the_images():
+    from fraglib.config import RunConfig
+    one = RunConfig.make(profile="quick", seed=1)
+    assert one.data_seed == 1 and "seed=1-" in one.key()
+    pinned = RunConfig.make(profile="quick", seed=1, data_seed=0)
+    assert "seed=1-data=0-" in pinned.key() and "seed 1, data 0" in pinned.label()
+    assert RunConfig.make(profile="quick").key().endswith("seed=0-" + RunConfig.make(profile="quick").regime.precision
+                                                          + "-" + RunConfig.make(profile="quick").digest())

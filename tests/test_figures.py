@@ -72,9 +72,9 @@ def test_every_paper_figure_has_a_field_of_ours_under_the_same_name():
 def test_claims_read_figures_by_name_and_show_a_dash_where_the_paper_is_silent():
     ours = F.RQ4(largest_ce_majority=1.0, largest_ce_others=3.0, largest_ce_ratio=3.0,
                  bal_largest_ce_ratio=1.1, top_ce_share_majority=0.2, top_ce_share_others=0.3,
-                 top_ce_share_ratio=1.5)
+                 top_ce_share_ratio=1.5, top_share_max=50.0, bal_top_share_max=20.0, n_share_above35=6)
     out = claims.rq4_claims(ours, F.RQ4())
-    assert [c.verdict for c in out] == [claims.HOLDS, claims.HOLDS, claims.DIRECTION]
+    assert [c.verdict for c in out] == [claims.ONE_NET, claims.ONE_NET, claims.DIRECTION, claims.ONE_NET]
     assert out[0].paper == "x–" and out[0].ours == "x3.00"
     flagged = claims.judge(claims.rq4_claims(ours, F.RQ4()), in_regime=False)
     assert {c.verdict for c in flagged} == {claims.OUTSIDE}

@@ -121,7 +121,7 @@ def test_paper_bars_and_table_show_the_paper_where_it_speaks(pair):
 def test_verdict_tables_and_summary_bars(pair):
     checks = BY_ID["RQ1"].claims(pair["RQ1"], paper_figures("cifar10", "ce", F.RQ1)[0])
     html = claims.table(checks).to_html()
-    assert "Re-training the head" in html and "resamples holding" in html
+    assert "not recovered by a linear head re-trained this way" in html and "resamples holding" in html
     allc = pd.DataFrame([dict(c.row(), configuration="x") for c in checks])
     drawn(charts.verdict_bars(allc))
     assert claims.sentence(checks).startswith("**")

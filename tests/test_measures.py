@@ -73,21 +73,22 @@ def test_top_ce_share_by_hand():
     assert M.top_ce_share(fe, W, b, np.array([0]), 2, n=2).tolist()[0] == [0.5, 0.25]
 
 
-def test_train_test_alignment_by_hand():
-    fe_train, y_train = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1])
-    fe_test = np.array([[1.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
-    y_test, pred = np.array([0, 1, 1]), np.array([0, 1, 0])
-    out = M.train_test_alignment(fe_train, y_train, fe_test, y_test, pred, 2, k=1, n=1)
-    # class 0: mu_train [1, 0], TP [1, 0], FP [2, 0]; class 1 has no FP and is left out
-    assert out["classes_left_out"] == 1 and out["classes_kept"].tolist() == [True, False]
-    assert out["frobenius_tp"] == 0.0 and out["frobenius_fp"] == 1.0
-    assert out["overlap_tp"].tolist() == [1.0, 1.0]
-    assert out["overlap_fp"][0] == 1.0 and np.isnan(out["overlap_fp"][1])
+def test_rq7_measures_by_hand():
+    # class 0: mu_train [1, 0], a group's mean [2, 0]; class 1 not kept (its nan is ignored)
+    mu_train, mu_group = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[2.0, 0.0], [np.nan, np.nan]])
+    kept = np.array([True, False])
+    assert M.frobenius_to(mu_train, mu_group, kept) == 1.0
+    assert M.top_magnitude_ratio(mu_train, mu_group, kept, n=1)[0] == 2.0
+    assert np.isnan(M.top_magnitude_ratio(mu_train, mu_group, kept, n=1)[1])
+    half = M.top_magnitude_ratio(np.array([[4.0, 2.0, 0.1]]), np.array([[2.0, 1.0, 5.0]]), [True], n=2)
+    assert half.tolist() == [0.5]          # over training's top two features only
 
 
-def test_identity_overlap_by_hand():
-    assert M.identity_overlap([[0, 1, 2]], [[2, 5, 0]]).tolist() == pytest.approx([2 / 3])
-    assert M.identity_overlap([[0, -1]], [[-1, 3]]).tolist() == [0.0]  # "no member" never matches
+def test_top_member_overlap_by_hand():
+    train = np.array([[0.9, 0.8, 0.1, 0.0]])       # the two most frequent: features 0, 1
+    group = np.array([[0.0, 0.7, 0.6, 0.0]])       # the two most frequent: features 1, 2
+    assert M.top_member_overlap(train, group, [True], n=2).tolist() == [0.5]
+    assert np.isnan(M.top_member_overlap(train, np.full((1, 4), np.nan), [True], n=2)[0])   # no such group
 
 
 # -- properties ---------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_overriding_a_regime_field_keeps_the_profiles_selection_window(override)
 def test_fewer_epochs_move_the_selection_window_with_them():
     assert RunConfig.make(profile="quick", epochs=20).regime.select_from_epoch == 18
     assert RunConfig.make(profile="quick", epochs=20, select_from_epoch=3).regime.select_from_epoch == 3
-    assert RunConfig.make(profile="paper", epochs=20).regime.select_from_epoch == 0
+    assert RunConfig.make(profile="paper", epochs=20).regime.select_from_epoch == 16   # from 160 of 200
 
 
 # -- bad input: one line, before any work ------------------------------------------------------------

@@ -41,6 +41,7 @@ def fake_run(rng, counts, N_test, H, C, fe_test, y_test):
                 "eos": [{"sampler": s, "bac": 0.5, "pred": pred(), "class_acc": [0.5] * C, "n_train": N,
                          "sampling_seconds": 0.0, "head_seconds": 0.0} for s in ("none", "crt", "ros", "smote", "eos")]}
     analyses["eos-authors"] = [dict(analyses["eos"][-1], pred=pred())]
+    analyses["eos-fresh"] = [dict(analyses["eos"][-1], pred=pred())]
     metrics = {"test_bac": 0.5, "train_class_acc": [1.0] * C, "test_class_acc": [0.5] * C,
                "train_counts": np.bincount(y, minlength=C).tolist()}
     return emb, metrics, analyses

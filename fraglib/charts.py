@@ -309,39 +309,44 @@ def ranked_lines(balanced, imbalanced, y_title: str) -> alt.Chart:
 
 
 def collapse_lines(figs) -> alt.Chart:
-    """Minority Collapse: mean pairwise cosine of the minority's and the majority's rows against
-    the imbalance ratio, for the classifier's W and for the class-mean fe."""
-    frames = []
-    for operand, mino, majo in (("W rows", figs.w_minority, figs.w_majority),
-                                ("class-mean fe", figs.fe_minority, figs.fe_majority)):
-        for group, values in (("minority classes", mino), ("majority classes", majo)):
-            frames.append(pd.DataFrame({"ratio": [f"{r:g}:1" for r in figs.ratios], "cosine": values,
-                                        "classes": group, "operand": operand}))
-    df = pd.concat(frames, ignore_index=True)
+    """Minority Collapse along the ladder of ratios: the mean pairwise cosine among the minority
+    classes' rows, among the majority's, and between the two groups, one panel per operand (W
+    centred and raw, class-mean fe centred and raw)."""
+    from .extensions import LADDER_SERIES
     order = [f"{r:g}:1" for r in figs.ratios]
-    return alt.Chart(df).mark_line(point=True).encode(
-        x=alt.X("ratio:O", sort=order, title="imbalance ratio (1:1 = the balanced reference)"),
-        y=alt.Y("cosine:Q", title="mean pairwise cosine"), color=alt.Color("classes:N", title=None),
+    frames = [pd.DataFrame({"ratio": order, "cosine": figs.ladder[f"{series}:{group}"],
+                            "classes": {"minority": "among the minority classes", "majority": "among the majority",
+                                        "between": "minority with majority"}[group], "operand": name})
+              for series, name in LADDER_SERIES.items() for group in ("minority", "majority", "between")]
+    return alt.Chart(pd.concat(frames, ignore_index=True)).mark_line(point=True).encode(
+        x=alt.X("ratio:O", sort=order, title="step imbalance ratio (1:1 = the balanced reference)"),
+        y=alt.Y("cosine:Q", title="mean cosine"), color=alt.Color("classes:N", title=None),
         tooltip=["operand", "ratio", "classes", alt.Tooltip("cosine:Q", format=".3f")],
-    ).properties(width=FACET_W, height=200).facet(column=alt.Column("operand:N", title=None))
+    ).properties(width=FACET_W, height=180).facet(facet=alt.Facet("operand:N", title=None,
+                                                                  sort=list(LADDER_SERIES.values())), columns=2)
 
 
 def procrustean_curves(figs) -> alt.Chart:
-    """Per epoch, for CE and Procrustean training (exponential imbalance): the share of the minor
-    classes' training images predicted as a major class, and the minor / major ratio of the
-    mean feature-gradient norm."""
-    major, minor = halves(figs.curves["ce_exp:major_share"].shape[1])
+    """Per epoch, for CE and Procrustean training (exponential imbalance), on the clean training
+    images: the share of the minor classes' images predicted as a major class, the minor / major
+    ratio of the mean fe-gradient norm, and the spread of per-class accuracy; beside them the
+    spread on the training batches (mixed, for Procrustean), where mixing lowers it by construction."""
+    major, minor = halves(figs.curves["ce_exp:clean_major_share"].shape[1])
     frames = []
     for method, name in (("cross-entropy", "ce_exp"), ("Procrustean", "pt_exp")):
-        share = figs.curves[f"{name}:major_share"][:, minor].mean(1)
-        grad = figs.curves[f"{name}:fe_grad_norm"]
-        ratio = grad[:, minor].mean(1) / np.maximum(grad[:, major].mean(1), 1e-12)
-        for panel, values in (("minor images predicted major", share), ("minor / major |dL/dfe|", ratio)):
+        c = {k: figs.curves[f"{name}:{k}"] for k in ("clean_major_share", "clean_fe_grad_norm", "clean_class_acc",
+                                                      "train_class_acc_augmented")}
+        panels = {"minor images predicted major (clean)": c["clean_major_share"][:, minor].mean(1),
+                  "minor / major |dL/dfe| (clean)": c["clean_fe_grad_norm"][:, minor].mean(1)
+                  / np.maximum(c["clean_fe_grad_norm"][:, major].mean(1), 1e-12),
+                  "spread of class accuracy (clean)": c["clean_class_acc"].std(1),
+                  "spread of class accuracy (training batches)": c["train_class_acc_augmented"].std(1)}
+        for panel, values in panels.items():
             frames.append(pd.DataFrame({"epoch": np.arange(1, len(values) + 1), "value": values,
                                         "training": method, "panel": panel}))
     df = pd.concat(frames, ignore_index=True)
     return alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("epoch:Q"), y=alt.Y("value:Q", title=None), color=alt.Color("training:N", title=None),
         tooltip=["panel", "training", "epoch", alt.Tooltip("value:Q", format=".3f")],
-    ).properties(width=FACET_W, height=200).facet(column=alt.Column("panel:N", title=None)).resolve_scale(
+    ).properties(width=FACET_W, height=170).facet(facet=alt.Facet("panel:N", title=None), columns=2).resolve_scale(
         y="independent")

@@ -216,6 +216,7 @@ class RunConfig:
     cdt_gamma: float = 0.2             # CDT temperature exponent: a_c = (n_max / n_c) ** gamma
     procrustean: str = "none"          # Procrustean mixing (our interpretation): none | input | feature
     procrustean_strength: float = PROCRUSTEAN_STRENGTH  # mixing weight of the largest class (smallest: 0)
+    clean_history: bool = False        # also record, every epoch, accuracy and fe-gradients on clean train images
     regime: Regime = field(default_factory=Regime)
 
     def __post_init__(self):
@@ -295,6 +296,8 @@ class RunConfig:
         d = json.loads(json.dumps(dataclasses.asdict(self)))
         if self.procrustean == "none":  # runs made before the option keep their identity
             d.pop("procrustean"), d.pop("procrustean_strength")
+        if not self.clean_history:
+            d.pop("clean_history")
         return d
 
     @property
@@ -346,9 +349,12 @@ MATRIX = {
              + [("svhn", "ce", 100), ("celeba", "ce", 20)],
 }
 
-# The Minority Collapse ladder: cross-entropy runs of the matrix's first dataset at these ratios,
-# beside its balanced reference (ratio 1)
-COLLAPSE_RATIOS = {"tiny": (10, 100), "quick": (10, 100), "paper": (10, 100)}
+# The Minority Collapse ladder (Fang et al.'s setting): cross-entropy runs of the matrix's first
+# dataset under *step* imbalance at these ratios, beside its balanced reference (ratio 1); the
+# largest is as far as the profile's data allows (two images in a minority class: one to hold out
+# for validation, one to train on): tiny 300 / 150, quick 1,000 / 500; the paper profile's CIFAR-10
+# stops at 1,000 (5 images), where LPM's own runs end
+COLLAPSE_RATIOS = {"tiny": (10, 50, 150), "quick": (10, 100, 500), "paper": (10, 100, 1000)}
 
 
 # -- the runs a study reads: one function per kind of study (questions.py names the kind) ---------
@@ -371,8 +377,9 @@ def pair_configs(dataset: str, loss: str, imbalance_ratio: float = 100, profile:
 def ladder_configs(dataset: str, loss: str = "ce", imbalance_ratio: float = 100, profile: str = "quick",
                    seed: int = 0, **overrides) -> dict[str, RunConfig]:
     """The Minority Collapse ladder: {"ratio=1": the balanced reference, "ratio=<r>": a
-    cross-entropy run at each of the profile's COLLAPSE_RATIOS}."""
+    cross-entropy run under step imbalance at each of the profile's COLLAPSE_RATIOS}."""
     check_choice("profile", profile, tuple(PROFILES))
+    overrides = {"imbalance_type": "step", **overrides}
     out = {"ratio=1": pair_configs(dataset, "ce", COLLAPSE_RATIOS[profile][-1], profile, seed, **overrides)["balanced"]}
     for r in COLLAPSE_RATIOS[profile]:
         out[f"ratio={r:g}"] = pair_configs(dataset, "ce", r, profile, seed, **overrides)["imbalanced"]
@@ -383,10 +390,12 @@ def procrustean_configs(dataset: str, loss: str = "ce", imbalance_ratio: float =
                         seed: int = 0, site: str = PROCRUSTEAN_SITE, strength: float = PROCRUSTEAN_STRENGTH,
                         **overrides) -> dict[str, RunConfig]:
     """The Procrustean chapter's four runs: plain cross-entropy ("ce_") and Procrustean training
-    ("pt_"), under exponential and step imbalance."""
+    ("pt_"), under exponential and step imbalance, each recording its per-class accuracy and
+    fe-gradients on the clean (un-mixed) training images every epoch."""
     mixing = {"procrustean": site, "procrustean_strength": strength}
     return {f"{method}_{kind}": pair_configs(dataset, "ce", imbalance_ratio, profile, seed, imbalance_type=kind,
-                                             **(mixing if method == "pt" else {}), **overrides)["imbalanced"]
+                                             clean_history=True, **(mixing if method == "pt" else {}),
+                                             **overrides)["imbalanced"]
             for method in ("ce", "pt") for kind in ("exp", "step")}
 
 

@@ -1,8 +1,9 @@
 """EOS: three-phase training with Expansive Over-Sampling (Dablain et al., arXiv 2207.06080).
 
-Phase 1 is a stored imbalanced run (its extractor). Phase 2 re-balances the training set *in
-embedding space*; phase 3 fits a fresh linear head on the balanced embeddings and scores it on
-the test set's fe. Phase-2 samplers, side by side:
+Phase 1 is a stored imbalanced run (its extractor and head). Phase 2 re-balances the training
+set *in embedding space*; phase 3 fine-tunes the phase-1 head on the balanced embeddings (as the
+EOS abstract says: "fine-tuning the classifier head"; a fresh head is the option `init=None`) and
+scores it on the test set's fe. Phase-2 samplers, side by side:
 
 - `eos`:   a synthetic point is a convex combination x + lam * (e - x), lam in (0, 1), of a
            minority sample x and one of its k nearest *enemies* e (nearest neighbours of another
@@ -112,16 +113,23 @@ def resample(name: str, fe, y, num_classes: int, seed: int = 0, k: int = 10, nei
 
 # -- phase 3 -----------------------------------------------------------------------------------
 
+# phase 3's fine-tuning of the phase-1 head: a tenth of the fresh head's learning rate, a third of
+# its epochs (it starts from a head that already separates the classes)
+FINETUNE = HeadRegime(epochs=10, lr=0.01)
+
+
 def compare(fe_train, y_train, fe_test, y_test, num_classes: int, samplers=SAMPLERS, seed: int = 0,
-            k: int = 10, regime: HeadRegime = HeadRegime(), neighbourhood: str = "enemies") -> list[dict]:
+            k: int = 10, regime: HeadRegime | None = None, neighbourhood: str = "enemies", init=None) -> list[dict]:
     """Phases 2 and 3 for each sampler: test BAC, per-class accuracy, test predictions, sizes and
-    seconds."""
+    seconds. `init` = the phase-1 head's (W, b), fine-tuned with FINETUNE; None: a fresh head
+    (HeadRegime())."""
+    regime = regime or (FINETUNE if init is not None else HeadRegime())
     rows = []
     for name in samplers:
         t0 = time.perf_counter()
         fe_b, y_b = resample(name, fe_train, y_train, num_classes, seed, k, neighbourhood)
         t1 = time.perf_counter()
-        W, b = fit_linear_head(fe_b, y_b, num_classes, seed=seed, regime=regime)
+        W, b = fit_linear_head(fe_b, y_b, num_classes, seed=seed, regime=regime, init=init)
         t2 = time.perf_counter()
         pred = (np.asarray(fe_test) @ W.T + b).argmax(1)
         rows.append({"sampler": name, "bac": head_bac(W, b, fe_test, y_test, num_classes),

@@ -29,6 +29,7 @@ class EOS(Figures):
     eos_bac: float | None = None          # phases 2-3 with EOS
     best_other_bac: float | None = None   # the best of ROS, SMOTE and cRT
     eos_authors_bac: float | None = None  # EOS with the authors' code's neighbourhood (any class, itself)
+    eos_fresh_bac: float | None = None    # EOS with a fresh head in phase 3 instead of the fine-tuned one
     gap: Array = _arr()                   # (C,) imbalanced run
     bal_gap: Array = _arr()
     spread_train: Array = _arr()
@@ -36,20 +37,29 @@ class EOS(Figures):
     samplers: tuple = ()                  # rows of eos.compare: sampler, bac, class_acc, n_train, seconds
 
 
-def _compare(emb, seed: int, k_enemies: int, samplers, neighbourhood: str) -> list[dict]:
-    return eos.compare(emb.fe_train, emb.y_train, emb.fe_test, emb.y_test, emb.num_classes, samplers=samplers,
-                       seed=seed, k=k_enemies, neighbourhood=neighbourhood)
+def _compare(emb, seed: int, k_enemies: int, samplers, neighbourhood: str, finetune: bool = True) -> list[dict]:
+    """Phases 2-3 on a run's embeddings, in the head's effective operands (a cosine head's s·fe/|fe|
+    and W/|W|; for a linear head, fe and W): phase 3 fine-tunes the phase-1 head (`finetune`) or
+    fits a fresh one."""
+    init = (emb.weight_eff, emb.bias) if finetune else None
+    return eos.compare(emb.fe_eff_train, emb.y_train, emb.fe_eff_test, emb.y_test, emb.num_classes,
+                       samplers=samplers, seed=seed, k=k_enemies, neighbourhood=neighbourhood, init=init)
 
 
-# Phases 2-3 for every sampler on the imbalanced run's training fe, with each sampler's test
-# predictions (for the bootstrap); then EOS again with the neighbourhood of the authors' code.
+# Phases 2-3 for every sampler on the imbalanced run's training fe (phase 3 fine-tunes the phase-1
+# head), with each sampler's test predictions (for the bootstrap); then EOS with the neighbourhood
+# of the authors' code, and EOS with a fresh head (the book's earlier phase 3), beside it.
 EOS_ROWS = Analysis("eos", "imbalanced",
                     lambda emb, seed, k_enemies=10, **_: _compare(emb, seed, k_enemies, eos.SAMPLERS, "enemies"),
                     lambda k_enemies=10, **_: {"k_enemies": k_enemies, "samplers": list(eos.SAMPLERS),
-                                               "rows": "bac+pred"})
+                                               "rows": "bac+pred", "phase3": "finetune", "operands": "effective"})
 EOS_AUTHORS = Analysis("eos-authors", "imbalanced",
                        lambda emb, seed, k_enemies=10, **_: _compare(emb, seed, k_enemies, ("eos",), "authors"),
-                       lambda k_enemies=10, **_: {"k": k_enemies, "neighbourhood": "authors"})
+                       lambda k_enemies=10, **_: {"k": k_enemies, "neighbourhood": "authors", "phase3": "finetune",
+                                                  "operands": "effective"})
+EOS_FRESH = Analysis("eos-fresh", "imbalanced",
+                     lambda emb, seed, k_enemies=10, **_: _compare(emb, seed, k_enemies, ("eos",), "enemies", False),
+                     lambda k_enemies=10, **_: {"k": k_enemies, "phase3": "fresh head", "operands": "effective"})
 
 
 def eos_figures(rec: Record) -> EOS:
@@ -58,7 +68,8 @@ def eos_figures(rec: Record) -> EOS:
     maj, mnr = majority_minority(ei.num_classes)
     gi = eos.generalization_gap(ei.fe_train, ei.y_train, ei.fe_test, ei.y_test, ei.num_classes)
     gb = eos.generalization_gap(eb.fe_train, eb.y_train, eb.fe_test, eb.y_test, eb.num_classes)
-    rows = rec.analyses["eos"] + [dict(rec.analyses["eos-authors"][0], sampler="eos-authors")]
+    rows = rec.analyses["eos"] + [dict(rec.analyses["eos-authors"][0], sampler="eos-authors"),
+                                  dict(rec.analyses["eos-fresh"][0], sampler="eos, fresh head")]
     bac = {r["sampler"]: 100 * r["bac"] for r in rows}
     others = ("ros", "smote", "crt")
     gap_rs = np.linalg.norm(rs.train_imb.means(ei.fe_train, key="fe") - rs.test_imb.means(ei.fe_test, key="fe_imb"),
@@ -74,11 +85,13 @@ def eos_figures(rec: Record) -> EOS:
     boot = {"gap": gap_rs, "gap_majority": gap_rs[:, maj], "gap_minority": gap_rs[:, mnr],
             "gap_majority_matched": gap_matched,
             "e2e_bac": rs.test_imb.bac(ei.pred_test == ei.y_test), "eos_bac": bac_rs["eos"],
-            "best_other_bac": np.max([bac_rs[s] for s in others], axis=0), "eos_authors_bac": bac_rs["eos-authors"]}
+            "best_other_bac": np.max([bac_rs[s] for s in others], axis=0), "eos_authors_bac": bac_rs["eos-authors"],
+            "eos_fresh_bac": bac_rs["eos, fresh head"]}
     return EOS(gap_majority=float(gi["mean_gap"][maj]), gap_minority=float(gi["mean_gap"][mnr]),
                gap_majority_matched=float(gap_matched.mean()), n_matched=n_min,
                e2e_bac=100 * rec.metrics["imbalanced"]["test_bac"], eos_bac=bac["eos"],
-               best_other_bac=max(bac[s] for s in others), eos_authors_bac=bac["eos-authors"], gap=gi["mean_gap"],
+               best_other_bac=max(bac[s] for s in others), eos_authors_bac=bac["eos-authors"],
+               eos_fresh_bac=bac["eos, fresh head"], gap=gi["mean_gap"],
                bal_gap=gb["mean_gap"], spread_train=gi["spread_train"], spread_test=gi["spread_test"],
                samplers=tuple(rows), boot=boot)
 
@@ -86,25 +99,30 @@ def eos_figures(rec: Record) -> EOS:
 # -- Minority Collapse -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Collapse(Figures):
-    """Minority Collapse (Fang et al.): as imbalance grows, the minority classes' classifier rows
-    (and class-mean fe) turn towards each other. Minority = the last C//2 classes of the
-    imbalance order, majority = the first C//2; cross-entropy runs at each ratio (1 = the
-    balanced reference). Cosines of trained weights: exact for each run (no bootstrap)."""
+    """Minority Collapse (Fang et al.'s Layer-Peeled Model): under step imbalance (the first C/2
+    classes keep n_max images, the last C/2 keep n_max / R), as R grows the minority classes'
+    classifier rows turn towards each other. One cross-entropy run per rung of the ladder of
+    ratios (R = 1: the balanced reference). W is the head's raw weight (LPM's measure), shown raw
+    and centred by its mean row; class-mean fe are centred by the global mean of the run's
+    training fe (uncentred, their cosines measure the positive orthant all post-ReLU means share).
+    Cosines of trained weights and of class means: one network per rung, no resampling."""
 
-    ratio_max: float | None = None
-    w_minority_bal: float | None = None   # mean pairwise cosine of the minority's W rows, balanced run
-    w_minority_max: float | None = None   # ... at the largest ratio
-    w_excess_bal: float | None = None     # minority's mean cosine minus the majority's, balanced run
-    w_excess_max: float | None = None
-    fe_minority_bal: float | None = None  # the same for the class-mean fe
-    fe_minority_max: float | None = None
-    fe_excess_bal: float | None = None
-    fe_excess_max: float | None = None
+    ratio_max: int | None = None
+    rungs: int | None = None                    # runs on the ladder, ratio 1 included
+    w_minority_rise: float | None = None        # centred W: minority's mean pairwise cosine, last rung - first
+    w_majority_rise: float | None = None
+    w_raw_minority_rise: float | None = None    # raw W (LPM's measure)
+    w_raw_majority_rise: float | None = None
+    fe_minority_rise: float | None = None       # class-mean fe centred by the global training mean
+    fe_majority_rise: float | None = None
+    fe_raw_minority_rise: float | None = None   # uncentred class-mean fe (the shared component)
+    fe_raw_majority_rise: float | None = None
     ratios: tuple = ()
-    w_minority: Array = _arr()            # (len(ratios),) one value per ratio
-    w_majority: Array = _arr()
-    fe_minority: Array = _arr()
-    fe_majority: Array = _arr()
+    ladder: dict = field(default_factory=dict, repr=False, compare=False)   # "w:minority" -> (rungs,)
+
+
+LADDER_SERIES = {"w": "W rows, centred", "w_raw": "W rows, raw (LPM)", "fe": "class-mean fe, centred",
+                 "fe_raw": "class-mean fe, raw"}
 
 
 def collapse_figures(rec: Record) -> Collapse:
@@ -112,21 +130,23 @@ def collapse_figures(rec: Record) -> Collapse:
     ratios = tuple(rec.configs[name].imbalance_ratio for name in by_ratio)
     C = rec.embeddings[by_ratio[0]].num_classes
     major, minor = M.halves(C)
-    out = {k: [] for k in ("w_minority", "w_majority", "fe_minority", "fe_majority")}
+    ladder = {f"{series}:{group}": [] for series in LADDER_SERIES for group in ("minority", "majority", "between")}
     for name in by_ratio:
         e = rec.embeddings[name]
-        w = M.minority_collapse(e.weight, minor, major)
-        f = M.minority_collapse(M.class_means(e.fe_train, e.y_train, C), minor, major)
-        out["w_minority"].append(w["minority"]), out["w_majority"].append(w["majority"])
-        out["fe_minority"].append(f["minority"]), out["fe_majority"].append(f["majority"])
-    a = {k: np.array(v) for k, v in out.items()}
-    return Collapse(ratio_max=ratios[-1], ratios=ratios,
-                    w_minority_bal=float(a["w_minority"][0]), w_minority_max=float(a["w_minority"][-1]),
-                    w_excess_bal=float(a["w_minority"][0] - a["w_majority"][0]),
-                    w_excess_max=float(a["w_minority"][-1] - a["w_majority"][-1]),
-                    fe_minority_bal=float(a["fe_minority"][0]), fe_minority_max=float(a["fe_minority"][-1]),
-                    fe_excess_bal=float(a["fe_minority"][0] - a["fe_majority"][0]),
-                    fe_excess_max=float(a["fe_minority"][-1] - a["fe_majority"][-1]), **a)
+        means = M.class_means(e.fe_train, e.y_train, C)
+        for series, matrix, centre in (("w", e.weight, e.weight.mean(0)), ("w_raw", e.weight, None),
+                                       ("fe", means, np.asarray(e.fe_train, np.float64).mean(0)),
+                                       ("fe_raw", means, None)):
+            for group, value in M.minority_collapse(matrix, minor, major, centre).items():
+                if group != "excess":
+                    ladder[f"{series}:{group}"].append(value)
+    ladder = {k: np.array(v) for k, v in ladder.items()}
+
+    def rise(key):
+        return float(ladder[key][-1] - ladder[key][0])
+    return Collapse(ratio_max=int(ratios[-1]), rungs=len(ratios), ratios=ratios, ladder=ladder,
+                    **{f"{series}_{group}_rise": rise(f"{series}:{group}") for series in LADDER_SERIES
+                       for group in ("minority", "majority")})
 
 
 # -- Procrustean training (our interpretation of Ye, Zhan and Chao's abstract) ----------------------
@@ -134,15 +154,23 @@ def collapse_figures(rec: Record) -> Collapse:
 class Procrustean(Figures):
     """Plain cross-entropy against Procrustean training (procrustean.py), under exponential and
     step imbalance. Early = the first quarter of the epochs; minor classes = the last C//2 of the
-    imbalance order, major = the first C//2. History figures are exact for each run; test BAC
-    carries its bootstrap interval (the four runs share the test set: paired)."""
+    imbalance order, major = the first C//2. The balance figures are read on the *clean* training
+    images (no mixing, eval mode), every epoch: on the mixed batches the network trains on, the
+    major classes' accuracy falls by construction (their images are diluted), so a spread measured
+    there shrinks whether or not the minor classes are fitted earlier; those figures are kept,
+    labelled `mixed_`. History figures are one network's each; test BAC carries its bootstrap
+    interval (the four runs share the test set: paired)."""
 
-    ce_major_share_early: float | None = None   # CE (exp): % of minor-class images predicted major
+    ce_major_share_early: float | None = None   # CE (exp), clean images: % of minor-class images predicted major
     pt_major_share_early: float | None = None   # Procrustean (exp), %
-    ce_grad_ratio_early: float | None = None    # CE (exp): minor / major mean |dL/dfe|, early epochs
+    ce_grad_ratio_early: float | None = None    # CE (exp), clean: minor / major mean |dL/dfe|, early epochs
     pt_grad_ratio_early: float | None = None
-    ce_acc_spread_early: float | None = None    # CE (exp): spread (std) of per-class train accuracy, early
+    ce_acc_spread_early: float | None = None    # CE (exp), clean: spread (std) of per-class train accuracy, early
     pt_acc_spread_early: float | None = None
+    mixed_ce_acc_spread_early: float | None = None   # the same on the training batches (mixed for Procrustean)
+    mixed_pt_acc_spread_early: float | None = None
+    mixed_ce_grad_ratio_early: float | None = None
+    mixed_pt_grad_ratio_early: float | None = None
     ce_bac_exp: float | None = None             # test BAC (%)
     pt_bac_exp: float | None = None
     ce_bac_step: float | None = None
@@ -151,7 +179,11 @@ class Procrustean(Figures):
     gain_step: float | None = None
     site: str = ""
     early_epochs: int | None = None
-    curves: dict = field(default_factory=dict, repr=False, compare=False)  # name -> per-epoch arrays
+    curves: dict = field(default_factory=dict, repr=False, compare=False)  # "run:key" -> (epochs, C)
+
+
+CLEAN_KEYS = {"clean_class_acc": "train_class_acc_augmented", "clean_major_share": "major_share",
+              "clean_fe_grad_norm": "fe_grad_norm"}   # clean-image figure -> its training-batch twin
 
 
 def procrustean_resamples(embeddings: dict, B: int = RESAMPLES, seed: int = 0) -> Resample:
@@ -166,18 +198,17 @@ def procrustean_figures(rec: Record) -> Procrustean:
     early = max(1, E // 4)
     C = len(hist["ce_exp"][0]["major_share"])
     major, minor = M.halves(C)
-
-    def series(name, key):
-        return np.array([h[key] for h in hist[name]])   # (epochs, C)
+    keys = [*CLEAN_KEYS, *CLEAN_KEYS.values()]
+    curves = {f"{name}:{key}": np.array([h[key] for h in hist[name]]) for name in hist for key in keys}
 
     def early_mean(name, key, cls):
-        return float(series(name, key)[:early, cls].mean())
+        return float(curves[f"{name}:{key}"][:early, cls].mean())
 
-    def grad_ratio(name):
-        return early_mean(name, "fe_grad_norm", minor) / early_mean(name, "fe_grad_norm", major)
+    def grad_ratio(name, key):
+        return early_mean(name, key, minor) / early_mean(name, key, major)
 
-    def spread(name):
-        return float(series(name, "train_class_acc_augmented")[:early].std(axis=1).mean())
+    def spread(name, key):
+        return float(curves[f"{name}:{key}"][:early].std(axis=1).mean())
 
     y = rec.embeddings["ce_exp"].y_test
     rs = rec.resamples
@@ -186,13 +217,16 @@ def procrustean_figures(rec: Record) -> Procrustean:
     boot = {"ce_bac_exp": bac_rs["ce_exp"], "pt_bac_exp": bac_rs["pt_exp"], "ce_bac_step": bac_rs["ce_step"],
             "pt_bac_step": bac_rs["pt_step"], "gain_exp": bac_rs["pt_exp"] - bac_rs["ce_exp"],
             "gain_step": bac_rs["pt_step"] - bac_rs["ce_step"]}
-    curves = {f"{name}:{key}": series(name, key) for name in rec.metrics
-              for key in ("major_share", "fe_grad_norm", "train_class_acc_augmented")}
     return Procrustean(
-        ce_major_share_early=100 * early_mean("ce_exp", "major_share", minor),
-        pt_major_share_early=100 * early_mean("pt_exp", "major_share", minor),
-        ce_grad_ratio_early=grad_ratio("ce_exp"), pt_grad_ratio_early=grad_ratio("pt_exp"),
-        ce_acc_spread_early=spread("ce_exp"), pt_acc_spread_early=spread("pt_exp"),
+        ce_major_share_early=100 * early_mean("ce_exp", "clean_major_share", minor),
+        pt_major_share_early=100 * early_mean("pt_exp", "clean_major_share", minor),
+        ce_grad_ratio_early=grad_ratio("ce_exp", "clean_fe_grad_norm"),
+        pt_grad_ratio_early=grad_ratio("pt_exp", "clean_fe_grad_norm"),
+        ce_acc_spread_early=spread("ce_exp", "clean_class_acc"), pt_acc_spread_early=spread("pt_exp", "clean_class_acc"),
+        mixed_ce_acc_spread_early=spread("ce_exp", "train_class_acc_augmented"),
+        mixed_pt_acc_spread_early=spread("pt_exp", "train_class_acc_augmented"),
+        mixed_ce_grad_ratio_early=grad_ratio("ce_exp", "fe_grad_norm"),
+        mixed_pt_grad_ratio_early=grad_ratio("pt_exp", "fe_grad_norm"),
         ce_bac_exp=bac["ce_exp"], pt_bac_exp=bac["pt_exp"], ce_bac_step=bac["ce_step"], pt_bac_step=bac["pt_step"],
         gain_exp=bac["pt_exp"] - bac["ce_exp"], gain_step=bac["pt_step"] - bac["ce_step"],
         site=rec.configs["pt_exp"].procrustean, early_epochs=early, curves=curves, boot=boot)

@@ -1,7 +1,8 @@
 """A fresh linear head trained on frozen feature embeddings.
 
-Used by RQ1 (classifier re-training on the full balanced set's fe) and by the EOS chapter
-(phase 3: fine-tune a head on a re-balanced embedding set).
+Used by RQ1 (a fresh head re-trained on the full balanced set's fe) and by the EOS chapter
+(phase 3: the phase-1 head fine-tuned on a re-balanced embedding set, `init=(W, b)`; a fresh head
+beside it).
 Minibatch SGD with a cosine learning-rate decay; deterministic for a seed on the CPU.
 """
 from __future__ import annotations

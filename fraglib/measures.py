@@ -255,14 +255,32 @@ def mean_pairwise_cosine(rows) -> float:
     return float(cos[~np.eye(k, dtype=bool)].mean())
 
 
-def minority_collapse(matrix, minority, majority) -> dict:
+def between_cosine(rows_a, rows_b) -> float:
+    """The mean cosine over every pair of a row of `rows_a` and a row of `rows_b`."""
+    a, b = (np.asarray(r, np.float64) for r in (rows_a, rows_b))
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return float((a @ b.T).mean())
+
+
+def minority_collapse(matrix, minority, majority, centre=None) -> dict:
     """How far the minority classes' rows (classifier weights W, or class-mean fe) have collapsed
-    towards each other: the mean pairwise cosine among the minority rows, among the majority
-    rows, and their difference (collapse: the minority's cosine rises towards 1 while the
-    majority's stays put)."""
+    towards each other: the mean pairwise cosine among the minority rows, among the majority rows,
+    between the two groups, and the minority's excess over the majority (collapse: the minority's
+    cosine rises towards 1 while the majority's stays put). `centre` (a row) is subtracted first:
+    W's mean row, or the global mean of the training fe (Papyan et al.): post-ReLU class means all
+    lie in the positive orthant, and their uncentred cosines measure the shared component."""
     matrix = np.asarray(matrix, np.float64)
-    mino, majo = mean_pairwise_cosine(matrix[list(minority)]), mean_pairwise_cosine(matrix[list(majority)])
-    return {"minority": mino, "majority": majo, "excess": mino - majo}
+    if centre is not None:
+        matrix = matrix - np.asarray(centre, np.float64)
+    mino, majo = matrix[list(minority)], matrix[list(majority)]
+    m, j = mean_pairwise_cosine(mino), mean_pairwise_cosine(majo)
+    return {"minority": m, "majority": j, "between": between_cosine(mino, majo), "excess": m - j}
+
+
+def rises(ladder) -> bool:
+    """Whether a figure rises at every step of a ladder (of imbalance ratios, in order)."""
+    return bool(np.all(np.diff(np.asarray(ladder, float)) > 0))
 
 
 # -- which classes are which (DESIGN.md) ---------------------------------------------------------

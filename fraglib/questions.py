@@ -87,7 +87,7 @@ QUESTIONS = (
              KeyFigure("Test BAC (%) of three-phase training with EOS, the best other sampler and the "
                        "end-to-end network.", "test BAC (%)",
                        bars=(("e2e_bac", "end-to-end"), ("eos_bac", "EOS"), ("best_other_bac", "best other sampler"))),
-             analyses=(X.EOS_ROWS, X.EOS_AUTHORS)),
+             analyses=(X.EOS_ROWS, X.EOS_AUTHORS, X.EOS_FRESH)),
     Question("COLLAPSE", "minority_collapse", "Extension · Minority Collapse", "ladder", X.collapse_figures,
              K.collapse_claims, scope="profile"),
     Question("PT", "procrustean", "Extension · Procrustean training, our interpretation", "procrustean",

@@ -153,10 +153,35 @@ def _train_epoch(model: Net, opt, loss_fn, config: RunConfig, data: RunData, x_t
     return total_loss.item(), sums
 
 
+def clean_class_sums(model: Net, loss_fn, data: RunData, x, y, epoch: int, device, precision: str,
+                     batch_size: int = 1000) -> torch.Tensor:
+    """(4, C) `batch_class_sums` over the clean training images (no augmentation, no mixing, eval
+    mode): what the network does with the images themselves, not with the batches it trains on.
+    The fe-gradient is of the training loss, through the head only (the extractor is not touched)."""
+    model.eval()
+    C = data.num_classes
+    sums = torch.zeros(4, C, device=device)
+    for i in range(0, len(x), batch_size):
+        xb = normalize(x[i:i + batch_size], data.spec).contiguous(memory_format=torch.channels_last)
+        yb = y[i:i + batch_size]
+        with torch.no_grad(), autocast(device, precision):
+            fe = model.features(xb)
+        fe = fe.float().requires_grad_()
+        logits = model.head(fe)
+        grad, = torch.autograd.grad(loss_fn(logits, yb, epoch), fe)
+        sums += batch_class_sums(logits, yb, grad, C, len(halves(C)[0]))
+    return sums
+
+
 def _history_entry(config: RunConfig, epoch: int, loss: float, sums, n: int, sel_bac: float, seconds: float,
-                   loop_seconds: float) -> dict:
+                   loop_seconds: float, clean=None) -> dict:
     per_class = (sums[1:] / sums[0].clamp(min=1)).cpu()
-    return {"epoch": epoch, "lr": config.regime.lr_at(epoch), "loss": loss / n,
+    extra = {}
+    if clean is not None:   # the same three per-class figures on the clean training images
+        c = (clean[1:] / clean[0].clamp(min=1)).cpu()
+        extra = {f"clean_{k}": [round(a, 6) for a in c[j].tolist()]
+                 for j, k in enumerate(("class_acc", "major_share", "fe_grad_norm"))}
+    return {**extra, "epoch": epoch, "lr": config.regime.lr_at(epoch), "loss": loss / n,
             "train_acc_augmented": sums[1].sum().item() / n,
             # per class, from the training pass itself (augmented, train mode)
             "train_class_acc_augmented": [round(a, 6) for a in per_class[0].tolist()],
@@ -183,13 +208,15 @@ def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: b
             group["lr"] = reg.lr_at(epoch)
         loss, sums = _train_epoch(model, opt, loss_fn, config, data, x_train, y_train, epoch, device, progress)
         loop_seconds = time.perf_counter() - t0
+        clean = (clean_class_sums(model, loss_fn, data, x_train, y_train, epoch, device, reg.precision)
+                 if config.clean_history else None)
         pred = predict(model, x_sel, data.spec, device, reg.precision).argmax(1).numpy()
         sel_bac = balanced_accuracy(y_sel.numpy(), pred, data.num_classes)
         seconds = time.perf_counter() - t0
         state["seconds"] += seconds
         state["loop_seconds"] += loop_seconds
         state["images"] += n
-        state["history"].append(_history_entry(config, epoch, loss, sums, n, sel_bac, seconds, loop_seconds))
+        state["history"].append(_history_entry(config, epoch, loss, sums, n, sel_bac, seconds, loop_seconds, clean))
         if epoch >= reg.select_from_epoch and sel_bac > state["best_bac"]:
             state["best_bac"], state["best_epoch"] = sel_bac, epoch
             state["best_state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}

@@ -24,7 +24,8 @@
 # makes each synthetic point $x + \lambda (e - x)$, $\lambda \sim U(0, 1)$, from a minority
 # sample $x$ and one of its `k_enemies` nearest *enemies* $e$ (neighbours of another class),
 # beside random over-sampling, SMOTE and class-balanced re-sampling (cRT)
-# {cite}`kang2019decoupling`. Phase 3 fits a fresh linear head on the result and scores it on
+# {cite}`kang2019decoupling`. Phase 3 fine-tunes the phase-1 head on the result (as the EOS
+# abstract says; EOS with a fresh head is shown beside it) and scores it on
 # the test fe ({ref}`methods <methods-eos>`).
 #
 # **Headline.** The minority's train-test gap is {glue:md}`gap_minority`, the majority's

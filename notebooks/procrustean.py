@@ -30,12 +30,14 @@
 # to `strength` for the largest. The mixing site (the normalised images, or an intermediate
 # feature map: this book mixes the latter) and the strength are `fraglib.config`'s
 # `PROCRUSTEAN_SITE` and `PROCRUSTEAN_STRENGTH`. Four cross-entropy runs: plain and Procrustean, under
-# exponential and step imbalance (100:1). Each run records, per epoch and class, its training
-# accuracy, the share of its images predicted as a major class (the first half of the
-# imbalance order) and the mean norm of each image's loss gradient with respect to its fe.
+# exponential and step imbalance (100:1). Each run records, per epoch and class, on its *clean*
+# training images (no mixing, eval mode) and on the batches it trains on: its accuracy, the
+# share of its images predicted as a major class (the first half of the imbalance order) and
+# the mean norm of each image's loss gradient with respect to its fe. The balance claims read
+# the clean images: on mixed batches the major classes' accuracy falls by construction.
 #
 # **Headline.** In the first {glue:md}`early_epochs` epoch(s), plain CE predicts
-# {glue:md}`ce_major_share_early`% of the minor classes' training images as major classes
+# {glue:md}`ce_major_share_early`% of the minor classes' clean training images as major classes
 # (Procrustean: {glue:md}`pt_major_share_early`%), and their fe gradients are
 # {glue:md}`ce_grad_ratio_early` times the major classes' (Procrustean:
 # {glue:md}`pt_grad_ratio_early`). Test BAC: {glue:md}`ce_bac_exp`% → {glue:md}`pt_bac_exp`%
@@ -69,13 +71,15 @@ chapter.chart("pt-curves", charts.procrustean_curves(figs))
 # ```{glue:figure} pt-curves
 # :name: fig-pt-curves
 #
-# Per epoch, exponential imbalance: the share of the minor classes' training images predicted
-# as a major class, and the ratio of their mean fe-gradient norm to the major classes'.
+# Per epoch, exponential imbalance, on the clean training images: the share of the minor classes'
+# images predicted as a major class, the ratio of their mean fe-gradient norm to the major
+# classes', and the spread of per-class accuracy; last, that spread on the training batches
+# (mixed, for Procrustean training), where mixing lowers it by construction.
 # ```
 #
 # The abstract's picture: for plain CE, a share of minor images predicted major that starts
 # high (they go to the major classes) and a gradient ratio well above 1; Procrustean training
-# should pull both towards balance (share down, ratio towards 1).
+# should pull both towards balance (share down, ratio towards 1), on the clean images too.
 #
 # ## Verdict
 

@@ -119,7 +119,8 @@ def _pair_of(fe_tr, y_tr, fe_te, y_te, W, seed=0, B=1000):
     rows = [{"sampler": s, "bac": 0.5, "pred": pred, "class_acc": [0.5] * C, "n_train": len(y_tr),
              "sampling_seconds": 0.0, "head_seconds": 0.0} for s in ("none", "crt", "ros", "smote", "eos")]
     return fake_record(run, run, B=B, seed=seed,
-                       analyses={"retrain": {"bac": 0.5, "pred": pred}, "eos": rows, "eos-authors": rows[-1:]})
+                       analyses={"retrain": {"bac": 0.5, "pred": pred}, "eos": rows, "eos-authors": rows[-1:],
+                                 "eos-fresh": rows[-1:]})
 
 
 def test_the_eos_gap_survives_its_control_only_when_the_minority_truly_strays():
@@ -251,3 +252,54 @@ def test_one_seed_number_varies_the_network_and_the_images():
     assert "seed=1-data=0-" in pinned.key() and "seed 1, data 0" in pinned.label()
     assert RunConfig.make(profile="quick").key().endswith("seed=0-" + RunConfig.make(profile="quick").regime.precision
                                                           + "-" + RunConfig.make(profile="quick").digest())
+
+
+# -- issue 19: Minority Collapse read along the ladder, centred ------------------------------------
+def _ladder_record(class_means_by_rung, W_by_rung, n=30):
+    """A ladder Record whose runs' training fe sit exactly on the given class means."""
+    from types import SimpleNamespace
+    from fraglib.figures import Record
+    emb, configs = {}, {}
+    for r, (means, W) in enumerate(zip(class_means_by_rung, W_by_rung)):
+        means = np.asarray(means, float)
+        C = len(means)
+        y = np.repeat(np.arange(C), n)
+        emb[f"r{r}"] = SimpleNamespace(fe_train=means[y], y_train=y, weight=np.asarray(W, float), num_classes=C)
+        configs[f"r{r}"] = SimpleNamespace(imbalance_ratio=float(10 ** r))
+    return Record(embeddings=emb, metrics={}, configs=configs)
+
+
+def test_centring_changes_the_verdict_where_a_shared_positive_component_dominates():
+    """Class means = a growing shared positive vector + fixed, mutually orthogonal class parts:
+    uncentred, the minority's cosines rise along the ladder (the shared part grows); centred by
+    the global mean, nothing moves, and the voting (centred) row does not hold."""
+    from fraglib import extensions as X
+    C, H = 4, 8
+    parts = np.eye(C, H)
+    means = [parts + s * np.r_[np.zeros(C), np.ones(H - C)] for s in (0.5, 1.0, 2.0)]
+    W = [np.eye(C, H) + 0.01 * k for k in range(3)]
+    o = X.collapse_figures(_ladder_record(means, W))
+    out = claims.collapse_claims(o)
+    centred_fe, raw_fe = out[3], out[4]
+    assert raw_fe.verdict == claims.DESCRIPTIVE and raw_fe.observed == claims.ONE_NET      # raw: "rises"
+    assert centred_fe.verdict == claims.FAILS and abs(o.fe_minority_rise) < 1e-9
+    assert o.fe_raw_minority_rise > 0.1
+
+
+def test_the_ladder_rule_reads_every_rung():
+    """Rising from the first rung to the last is not enough: a dip on the way fails the rule."""
+    from fraglib import extensions as X
+    C, H = 4, 6
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(C, H))
+
+    def W_with_minority_pull(t):     # the minority rows (classes 2, 3) pulled towards one direction
+        W = base.copy()
+        W[2:] = (1 - t) * W[2:] + t * np.ones(H)
+        return W
+    means = [np.abs(rng.normal(size=(C, H))) for _ in range(4)]
+    monotone = X.collapse_figures(_ladder_record(means, [W_with_minority_pull(t) for t in (0, .3, .6, .9)]))
+    dipping = X.collapse_figures(_ladder_record(means, [W_with_minority_pull(t) for t in (0, .6, .2, .9)]))
+    assert claims.collapse_claims(monotone)[0].verdict == claims.ONE_NET
+    assert dipping.w_minority_rise > 0 and claims.collapse_claims(dipping)[0].verdict == claims.FAILS
+    assert claims.collapse_claims(monotone)[0].support is None      # one network per rung: no resampling

@@ -89,3 +89,16 @@ def test_the_authors_neighbourhood_takes_any_class_and_sometimes_the_point_itsel
         assert p in np.argsort(d)[:k]
     with pytest.raises(ValueError, match="enemies, authors"):
         eos.eos_samples(fe, y, 3, neighbourhood="near")
+
+
+def test_phase_three_fine_tunes_the_phase_one_head():
+    """The EOS abstract fine-tunes the classifier head: phase 3 starts from the phase-1 head's (W, b),
+    so with no step taken it predicts as that head does (a fresh head would not)."""
+    from fraglib.heads import HeadRegime
+    rng = np.random.default_rng(0)
+    fe, y = rng.random((60, 4)), np.repeat([0, 1, 2], 20)
+    fe_t, y_t = rng.random((30, 4)), np.repeat([0, 1, 2], 10)
+    W, b = rng.normal(size=(3, 4)), rng.normal(size=3)
+    row, = eos.compare(fe, y, fe_t, y_t, 3, samplers=("none",), init=(W, b), regime=HeadRegime(epochs=0))
+    assert row["pred"] == (fe_t @ W.T + b).argmax(1).tolist()
+    assert eos.FINETUNE.lr < HeadRegime().lr            # fine-tuning moves the head less than a fresh fit

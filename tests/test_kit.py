@@ -40,7 +40,8 @@ def pair():
     pred = lambda: (np.arange(C * 20) % C).tolist()    # noqa: E731
     rows = [{"sampler": s, "bac": 0.5, "pred": pred(), "class_acc": [0.5] * C, "n_train": 100,
              "sampling_seconds": 0.0, "head_seconds": 0.0} for s in ("none", "crt", "ros", "smote", "eos")]
-    analyses = {"retrain": {"bac": 0.6, "pred": pred()}, "eos": rows, "eos-authors": [dict(rows[-1])]}
+    analyses = {"retrain": {"bac": 0.6, "pred": pred()}, "eos": rows, "eos-authors": [dict(rows[-1])],
+                "eos-fresh": [dict(rows[-1])]}
     rec = fake_record(bal, imb, B=100, analyses=analyses)
     return {q.id: q.figures(rec) for q in QUESTIONS if q.runs == "pair"}
 
@@ -58,8 +59,9 @@ def procrustean():
     emb, metrics, configs = {}, {}, {}
     for name in ("ce_exp", "pt_exp", "ce_step", "pt_step"):
         emb[name] = _run(len(name), [20] * C)[0]
-        history = [{k: rng.uniform(0.1, 1, C).tolist() for k in ("major_share", "fe_grad_norm",
-                                                                  "train_class_acc_augmented")} for _ in range(8)]
+        history = [{k: rng.uniform(0.1, 1, C).tolist() for k in (
+            "major_share", "fe_grad_norm", "train_class_acc_augmented", "clean_major_share", "clean_fe_grad_norm",
+            "clean_class_acc")} for _ in range(8)]
         metrics[name] = {"test_bac": 0.5, "history": history}
         configs[name] = SimpleNamespace(procrustean="feature" if name.startswith("pt") else "none")
     rs = Resample(emb["ce_exp"].y_test, C, 100, 0)
@@ -104,7 +106,7 @@ def test_every_key_figure_draws_with_every_configuration(pair):
 def test_the_extensions_charts_draw(ladder, procrustean):
     drawn(charts.collapse_lines(ladder))
     drawn(charts.procrustean_curves(procrustean))
-    assert ladder.ratios == (1.0, 10.0, 100.0) and len(ladder.w_minority) == 3
+    assert ladder.ratios == (1.0, 10.0, 100.0) and len(ladder.ladder["w:minority"]) == 3
 
 
 def test_paper_bars_and_table_show_the_paper_where_it_speaks(pair):

@@ -73,5 +73,7 @@ def test_the_chapters_claims_read_the_histories(store):
     assert 0 <= fig.ce_major_share_early <= 100 and fig.ce_grad_ratio_early > 0 and fig.early_epochs == 1
     assert fig.gain_step == pytest.approx(fig.pt_bac_step - fig.ce_bac_step)
     out = claims.procrustean_claims(fig)
-    assert len(out) == 6 and all(c.verdict in claims.VERDICTS for c in out)
-    assert out[0].support is None and out[4].support is not None       # history exact, BAC resampled
+    assert len(out) == 7 and all(c.verdict in claims.VERDICTS for c in out)
+    assert out[0].support is None and out[5].support is not None       # history one network, BAC resampled
+    assert out[4].verdict in (claims.DESCRIPTIVE, claims.OUTSIDE)       # the mixed batches do not vote
+    assert "clean_class_acc" in study.runs["ce_exp"].history[0]        # every epoch, on clean images

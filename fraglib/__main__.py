@@ -77,9 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=positive_int, default=None,
                    help="parallel training processes and page kernels, >= 1 (default: one per core)")
     p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
-    p.add_argument("--seeds", type=positive_int, default=1,
-                   help="train every configuration with seeds 0 .. N-1; the pages count in how many "
-                        "each claim holds (default 1: what fits the quick book's time budget)")
+    p.add_argument("--seeds", type=positive_int, default=3,
+                   help="train every run with seeds 0 .. N-1 (each seed: the initialisation and the images "
+                        "the imbalance keeps); the pages say in how many seeds each claim holds (default 3)")
     return parser
 
 

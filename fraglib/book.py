@@ -403,7 +403,7 @@ def build_html(root: Path, profile: str, strict: bool = False) -> Path:
 # -- the whole build -----------------------------------------------------------------------------
 def build_book(profile: str = "quick", build: bool = True, only=None, root: Path | None = None,
                strict: bool = False, workers: int | None = None, device: str | None = None,
-               seeds: int = 1) -> Path:
+               seeds: int = 3) -> Path:
     """Train what the profile's book reads (for `seeds` seeds, 0 .. seeds-1: the pages then count
     each claim over them), execute its pages and build the book."""
     check_choice("profile", profile, tuple(MATRIX))

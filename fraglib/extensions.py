@@ -199,7 +199,8 @@ def procrustean_figures(rec: Record) -> Procrustean:
     C = len(hist["ce_exp"][0]["major_share"])
     major, minor = M.halves(C)
     keys = [*CLEAN_KEYS, *CLEAN_KEYS.values()]
-    curves = {f"{name}:{key}": np.array([h[key] for h in hist[name]]) for name in hist for key in keys}
+    curves = {f"{name}:{key}": np.array([h[key] for h in hist[name]]) for name in hist for key in keys
+              if key in hist[name][0]}   # the clean-image history: the exponential pair's
 
     def early_mean(name, key, cls):
         return float(curves[f"{name}:{key}"][:early, cls].mean())

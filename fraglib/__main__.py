@@ -77,6 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=positive_int, default=None,
                    help="parallel training processes and page kernels, >= 1 (default: one per core)")
     p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+    p.add_argument("--executor", default="local", choices=("local", "slurm"),
+                   help="where the runs train: this machine (its cores, or every visible GPU) or a Slurm "
+                        "cluster, one run per task of a job array (the run store must be shared: --runs "
+                        "is not taken here, set FRAGLIB_RUNS)")
+    g = p.add_argument_group("Slurm (with --executor slurm; defaults fit the profile)")
+    g.add_argument("--slurm-config", default=None, help="a JSON file of the options below (and 'setup': "
+                                                        "shell lines run before each task)")
+    g.add_argument("--partition", default=None)
+    g.add_argument("--time", type=positive_int, default=None, dest="time_min", help="minutes per task")
+    g.add_argument("--gpus-per-task", type=int, default=None)
+    g.add_argument("--cpus-per-task", type=positive_int, default=None)
+    g.add_argument("--mem-gb", type=float, default=None)
+    g.add_argument("--array-parallelism", type=positive_int, default=None, help="tasks running at once")
+    g.add_argument("--sbatch", action="append", default=None, help="an extra sbatch option, e.g. "
+                                                                 "--sbatch=--account=lab (repeatable)")
     p.add_argument("--seeds", type=positive_int, default=3,
                    help="train every run with seeds 0 .. N-1 (each seed: the initialisation and the images "
                         "the imbalance keeps); the pages say in how many seeds each claim holds (default 3)")
@@ -104,8 +119,18 @@ def main(argv=None) -> int:
                 print(f"{run.metrics['test_bac']:.4f}  {run.config.label():60s}  {run.folder}")
         elif a.command == "book":
             from .book import build_book
+            slurm = None
+            if a.executor == "slurm":
+                from .cluster import SlurmOptions, slurm_available
+                slurm = SlurmOptions.make(a.profile, a.slurm_config, partition=a.partition, time_min=a.time_min,
+                                          gpus_per_task=a.gpus_per_task, cpus_per_task=a.cpus_per_task,
+                                          mem_gb=a.mem_gb, array_parallelism=a.array_parallelism,
+                                          sbatch=tuple(a.sbatch) if a.sbatch else None)
+                why = slurm_available()
+                if why:
+                    raise RuntimeError(f"--executor slurm: {why}")
             build_book(a.profile, build=not a.no_build, only=a.only, root=a.root, strict=a.strict,
-                       workers=a.workers, device=a.device, seeds=a.seeds)
+                       workers=a.workers, device=a.device, seeds=a.seeds, executor=a.executor, slurm=slurm)
     except KeyboardInterrupt:
         print("interrupted: what was finished is kept (runs resume from their last epoch, pages from the "
               "last one written); run the same command again to go on", file=sys.stderr)

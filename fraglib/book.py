@@ -36,12 +36,11 @@ from .config import MATRIX, RUN_SETS, RunConfig, check_choice, whole_number
 from .fileio import ensure_file, sha256, tree_digest
 from .questions import QUESTIONS, Question
 from .runs import RunStore
-from .study import analyse
+from .study import prepare
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK_FILES = ["_config.yml", "_toc.yml", "book/intro.md", "book/methods.md", "book/references.md",
               "book/references.bib", "book/_static/fraglib.css"]
-ANALYSES = {a.name: a for q in QUESTIONS for a in q.analyses}
 
 
 def chapters() -> list[str]:
@@ -153,34 +152,57 @@ def profile_toc(root: Path, profile: str) -> Path:
 
 
 # -- 1. training ---------------------------------------------------------------------------------
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, slots) -> None:
+    """A training worker: its torch threads (for embeddings and analyses; training itself uses
+    train.CPU_THREADS), and on a machine with GPUs, the GPU it is pinned to."""
     import torch
     torch.set_num_threads(threads)
+    if slots is not None:
+        gpu = slots.get()
+        os.environ["FRAGLIB_DEVICE"] = f"cuda:{gpu}"
+        torch.cuda.set_device(gpu)
 
 
-def _train_and_measure(config_dict: dict, store_root: str, device: str | None, analyses=()) -> str:
-    """Worker task: train (or load) one run, extract its embeddings and compute the named costly
-    analyses (RQ1's re-trained head, EOS), so the pages only read; returns its label."""
-    store = RunStore(store_root)
-    config = RunConfig.from_dict(config_dict)
-    run = store.get(config, progress=True, device=device)
-    run.embeddings(device)
-    for name in sorted(analyses):
-        analyse(run, ANALYSES[name])
-    return config.label()
+def _train_task(args: tuple) -> str:
+    return prepare(*args)
+
+
+def runs_per_gpu(config: RunConfig) -> int:
+    """How many runs share one GPU at once: the small net's several (each a small fraction of a GPU),
+    a ResNet's two (measured: benchmarks/gpu.py)."""
+    return 4 if config.model == "smallnet" else 2
+
+
+def local_workers(configs: list[RunConfig], workers: int, device: str | None) -> tuple[int, int, list | None]:
+    """(processes, torch threads each, GPU ids to pin them to or None): on the CPU, `workers`
+    processes whose threads add up to the cores (more threads than cores thrash: two 2-thread
+    processes on 2 cores ran 5x slower); with GPUs, every visible GPU, several runs on each."""
+    from .device import pick_device
+    dev = pick_device(device)
+    if dev.type != "cuda":
+        return workers, max(1, cores() // workers), None
+    import torch
+    gpus = [dev.index] if dev.index is not None else list(range(torch.cuda.device_count()))
+    per = min(runs_per_gpu(c) for c in configs) if configs else 1
+    slots = [g for g in gpus for _ in range(per)]
+    return len(slots), max(1, cores() // len(slots)), slots
 
 
 def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: str | None = None,
-              analyses: dict | None = None) -> None:
-    """Train the missing runs, the longest first, in `workers` processes of cores // workers
-    threads each (more threads than cores thrash: two 2-thread processes on 2 cores ran 5x
-    slower), each run's embeddings and costly analyses (`analyses`: digest -> names) with it."""
+              analyses: dict | None = None, executor: str = "local", slurm=None) -> None:
+    """Train the missing runs (each with its embeddings and costly analyses: `analyses` maps a
+    config digest to names), the longest first: in local worker processes (on the CPU, or placed
+    on the visible GPUs), or as one Slurm job array (`executor="slurm"`, `cluster.py`)."""
     from .config import SPECS, imbalance_counts
     from .data import load_source
-    from .device import pick_device
     analyses = analyses or {}
     unique = list({c.digest(): c for c in configs}.values())
     missing = [c for c in unique if not store.is_complete(c)]
+    if executor == "slurm":   # the missing runs as tasks; then what is left (analyses) here
+        from .cluster import train_on_slurm
+        if missing:
+            train_on_slurm(missing, store, analyses, slurm)
+        missing = []
     for dataset in sorted({c.dataset for c in missing}):  # prepare each dataset once, up front
         load_source(dataset, True, store.data_root)
         load_source(dataset, False, store.data_root)
@@ -192,15 +214,22 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
 
     unique.sort(key=cost, reverse=True)
     tasks = [(c.to_dict(), str(store.root), device, tuple(analyses.get(c.digest(), ()))) for c in unique]
-    workers = 1 if pick_device(device).type == "cuda" else max(1, min(workers, len(missing)))
-    if workers == 1:
+    processes, threads, gpus = local_workers(missing or unique, workers, device)
+    processes = max(1, min(processes, len(missing)))    # analyses of stored runs: here, in order
+    if processes == 1 and gpus is None:
         for task in tqdm(tasks, desc="runs", unit="run"):
-            _train_and_measure(*task)
+            prepare(*task)
         return
-    threads = max(1, cores() // workers)
+    ctx = multiprocessing.get_context("spawn")
+    slots = None
+    if gpus is not None:
+        slots = ctx.Manager().Queue()
+        for g in gpus[:processes]:
+            slots.put(g)
+        tasks = [(t[0], t[1], None, t[3]) for t in tasks]    # each worker's own GPU
     # multiprocessing.Pool, not concurrent.futures: a Ctrl-C must stop the workers now
     # (`terminate`), not after the queue of runs (each stops at an atomic write: it resumes)
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_init, initargs=(threads,))
+    pool = ctx.Pool(processes, initializer=_worker_init, initargs=(threads, slots))
     try:
         for label in tqdm(pool.imap_unordered(_train_task, tasks), total=len(tasks), desc="runs", unit="run"):
             tqdm.write(f"ready: {label}")
@@ -211,10 +240,6 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
         pool.close()
     finally:
         pool.join()
-
-
-def _train_task(args: tuple) -> str:
-    return _train_and_measure(*args)
 
 
 # -- 2. pages ------------------------------------------------------------------------------------
@@ -266,30 +291,97 @@ def retitle(nb, title: str, label: str | None = None) -> None:
             title = None
 
 
-def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, key: str = "",
-            position: int = 0, **engine_options) -> None:
-    """Execute one chapter page with papermill; the page appears only when complete."""
+class PageKernels:
+    """One Jupyter kernel per page slot, kept for all the slot's pages: each page starts from an
+    empty namespace (`%reset -f`) in a warm kernel whose imports (torch, pandas, altair, fraglib)
+    are already loaded, which saves their 3-5 s on every page. The kernels run in sessions of
+    their own (a terminal's Ctrl-C never reaches them): `stop` kills them."""
+
+    def __init__(self, cwd: Path):
+        self.cwd, self.kms, self.pgids, self.clients = Path(cwd), {}, {}, {}
+
+    def kernel(self, slot: int):
+        from jupyter_client.manager import KernelManager
+        km = self.kms.get(slot)
+        if km is None or not km.is_alive():
+            km = KernelManager(kernel_name="python3")
+            km.start_kernel(cwd=str(self.cwd))
+            self.kms[slot] = km
+            self.pgids[slot] = getattr(km.provisioner, "pgid", None) or getattr(km.provisioner, "pid", None)
+        return km
+
+    def reset(self, km) -> None:
+        """An empty namespace for the next page (modules stay imported)."""
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=120)
+            kc.execute_interactive("%reset -f", store_history=False, timeout=120, output_hook=lambda msg: None)
+        finally:
+            kc.stop_channels()
+
+    def stop(self) -> None:
+        """Kill every kernel, and close the page clients' channels, so that a client waiting for a
+        dead kernel's messages gives up at once."""
+        import signal
+        for pgid in list(self.pgids.values()):
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, TypeError):
+                pass
+        for client in list(self.clients.values()):
+            try:
+                client.kc.stop_channels()
+            except Exception:
+                pass
+
+    def shutdown(self) -> None:
+        for km in self.kms.values():
+            try:
+                km.shutdown_kernel(now=True)
+            except Exception:
+                pass
+
+
+def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, key: str = "", position: int = 0,
+            kernels: PageKernels | None = None) -> None:
+    """Execute one chapter page (its parameters injected as papermill does) in the slot's warm
+    kernel; the page appears only when complete."""
     import jupytext
     import nbformat
-    import papermill as pm
+    from nbclient import NotebookClient
+    from papermill.parameterize import parameterize_notebook
     nb = jupytext.read(REPO / "notebooks" / f"{chapter}.py")
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    nb.metadata.setdefault("papermill", {})
+    nb = parameterize_notebook(nb, parameters, kernel_name="python3")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".{os.getpid()}.{position}.partial.ipynb")
+    own = kernels is None
+    kernels = kernels or PageKernels(cwd)
     try:
-        executed = pm.execute_notebook(nb, str(tmp), parameters=parameters, kernel_name="python3",
-                                       cwd=str(cwd), progress_bar={"leave": False, "desc": out.stem[:30],
-                                                                   "position": position + 1},
-                                       **engine_options)
-        retitle(executed, title, label=page_label(out))
-        for cell in executed.cells:  # the configuration shows once, in the kit's table
+        km = kernels.kernel(position)
+        kernels.reset(km)
+        code = sum(c.cell_type == "code" for c in nb.cells)
+        with tqdm(total=code, desc=out.stem[:30], unit="cell", leave=False, position=position + 1) as bar:
+            client = NotebookClient(nb, km=km, kernel_name="python3", timeout=None,
+                                    resources={"metadata": {"path": str(cwd)}},
+                                    on_cell_executed=lambda **_: bar.update(1))
+            kernels.clients[position] = client
+            client.execute()
+        retitle(nb, title, label=page_label(out))
+        for cell in nb.cells:  # the configuration shows once, in the kit's table
             tags = cell.metadata.setdefault("tags", [])
             if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
                 tags.append("remove-cell")
-        executed.metadata["fraglib"] = {"page_key": key, "fraglib_version": __version__}
-        nbformat.write(executed, str(tmp))
+        nb.metadata["fraglib"] = {"page_key": key, "fraglib_version": __version__}
+        nbformat.write(nb, str(tmp))
         os.replace(tmp, out)  # a half-executed page never replaces a good one
     finally:
         tmp.unlink(missing_ok=True)
+        if own:
+            kernels.shutdown()
 
 
 def page_label(out: Path) -> str:
@@ -298,62 +390,31 @@ def page_label(out: Path) -> str:
     return "-".join(parts[parts.index("runs") + 1:]) if "runs" in parts else out.stem
 
 
-_KERNELS: dict[int, int] = {}   # page thread -> its kernel's process group (to stop on Ctrl-C)
-
-
-def _kernel_manager_class():
-    """nbclient's kernel manager, recording each page's kernel so that a Ctrl-C can stop it (the
-    kernels run in sessions of their own, which a terminal's SIGINT never reaches)."""
-    import threading
-    from jupyter_client.manager import AsyncKernelManager
-
-    class Tracked(AsyncKernelManager):
-        async def start_kernel(self, **kw):
-            await super().start_kernel(**kw)
-            pgid = getattr(self.provisioner, "pgid", None) or getattr(self.provisioner, "pid", None)
-            if pgid:
-                _KERNELS[threading.get_ident()] = pgid
-    return Tracked
-
-
-def _stop_kernels() -> None:
-    import signal
-    for pgid in list(_KERNELS.values()):
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
 def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
-    """Execute pages in parallel: `workers` kernels at once, each limited to `threads` threads.
-    Ctrl-C stops at once: no new page starts, the running kernels are killed, their partial
-    pages removed (the next build executes them again)."""
+    """Execute pages in parallel: `workers` warm kernels at once (`PageKernels`), each limited to
+    `threads` threads. Ctrl-C stops at once: no new page starts, the kernels are killed, their
+    partial pages removed (the next build executes them again)."""
     import threading
+    from nbclient.exceptions import CellExecutionError
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)  # inherited by every kernel papermill starts
+        os.environ[var] = str(threads)  # inherited by every kernel started below
     slots: queue.Queue = queue.Queue()
     for i in range(workers):
         slots.put(i)
     stop = threading.Event()
-    km_class = _kernel_manager_class()
+    kernels = PageKernels(pages[0]["cwd"])
 
     def one(page: dict) -> str:
         if stop.is_set():
             return ""
         slot = slots.get()
         try:
-            execute(**page, position=slot, kernel_manager_class=km_class)
-        except Exception as e:
+            execute(**page, position=slot, kernels=kernels)
+        except CellExecutionError as e:
             if stop.is_set():
                 raise
-            from papermill.exceptions import PapermillExecutionError
-            if isinstance(e, PapermillExecutionError):   # the chapter's own error: where, and what
-                raise RuntimeError(f"page {page['out'].relative_to(page['cwd'])} failed in cell {e.exec_count}: "
-                                   f"{e.ename}: {e.evalue}") from None
-            raise
+            raise RuntimeError(f"page {page['out'].relative_to(page['cwd'])} failed: {e.ename}: {e.evalue}") from None
         finally:
-            _KERNELS.pop(threading.get_ident(), None)
             slots.put(slot)
         return page["out"].name
 
@@ -366,11 +427,12 @@ def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
         while not all(f.done() for f in futures):   # a kernel still starting is stopped too
-            _stop_kernels()
+            kernels.stop()
             time.sleep(0.2)
         raise
     finally:
         pool.shutdown(wait=True)
+        kernels.shutdown()
 
 
 MATHJAX = Path(sys.prefix) / "share" / "mathjax" / "tex-svg.js"  # put there by .ci/setup
@@ -403,10 +465,15 @@ def build_html(root: Path, profile: str, strict: bool = False) -> Path:
 # -- the whole build -----------------------------------------------------------------------------
 def build_book(profile: str = "quick", build: bool = True, only=None, root: Path | None = None,
                strict: bool = False, workers: int | None = None, device: str | None = None,
-               seeds: int = 3) -> Path:
+               seeds: int = 3, executor: str = "local", slurm=None) -> Path:
     """Train what the profile's book reads (for `seeds` seeds, 0 .. seeds-1: the pages then count
-    each claim over them), execute its pages and build the book."""
+    each claim over them; on this machine, or as a Slurm job array with `executor="slurm"` and
+    `slurm` a cluster.SlurmOptions), execute its pages and build the book."""
     check_choice("profile", profile, tuple(MATRIX))
+    check_choice("executor", executor, ("local", "slurm"))
+    if executor == "slurm" and slurm is None:
+        from .cluster import SlurmOptions
+        slurm = SlurmOptions.defaults(profile)
     seeds = check_seeds(seeds)
     for name in only or ():
         check_choice("chapter", name, chapters())
@@ -423,9 +490,10 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     t0 = time.time()
     store = RunStore()
     os.environ["FRAGLIB_RUNS"] = str(store.root.resolve())  # the kernels read this very store
+    where = "as a Slurm job array" if executor == "slurm" else f"{workers} workers"
     print(f"[1/3] the {profile} book: {len(book.runs)} runs for {seeds} seed(s) (stored runs are loaded), "
-          f"{workers} workers")
-    train_all(list(book.runs.values()), store, workers, device, book.analyses)
+          f"{where}")
+    train_all(list(book.runs.values()), store, workers, device, book.analyses, executor, slurm)
     t_train = time.time() - t0
 
     code = fraglib_digest()

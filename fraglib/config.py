@@ -338,8 +338,9 @@ class RunConfig:
 
     def label(self) -> str:
         ratio = "balanced" if self.balanced else f"{self.imbalance_ratio:g}:1 {self.imbalance_type}"
+        extra = " · clean history" if self.clean_history else ""
         return (f"{self.dataset} · {self.method} · {ratio} · {self.profile} · {self.regime.precision} · "
-                f"seed {self.seeds.replace('-data=', ', data ')}")
+                f"seed {self.seeds.replace('-data=', ', data ')}{extra}")
 
 
 # profile -> the configurations (dataset, loss, imbalance ratio) of the book's papermill matrix;

@@ -26,11 +26,11 @@ from types import MappingProxyType
 
 from .bootstrap import RESAMPLES, pair_resamples
 from .claims import judge
-from .config import RUN_SETS, check_choice, whole_number
+from .config import RUN_SETS, RunConfig, check_choice, whole_number
 from .extensions import procrustean_resamples
 from .figures import Analysis, Record
 from .paper import paper_figures
-from .questions import BY_ID, question
+from .questions import BY_ID, QUESTIONS, question
 from .runs import Run, RunStore
 
 REGIME_MIN_TRAIN_ACC = 0.94   # clean training accuracy every class must reach (the paper's lowest: 94.4%)
@@ -77,6 +77,19 @@ def analyse(run: Run, analysis: Analysis, **options):
     """One costly analysis of a run, computed once into its derived/<name>.json (keyed)."""
     return run.derived(analysis.name, analysis.key(**options),
                        lambda: analysis.compute(run.embeddings(), run.config.seed, **options))
+
+
+def prepare(config: dict, store_root: str, device: str | None = None, analyses=()) -> str:
+    """Train (or load) one run, extract its embeddings and compute the named costly analyses (RQ1's
+    re-trained head, EOS), so that the pages only read the store: what every executor does with a
+    run (the local pool's workers, a Slurm task). Returns the run's label."""
+    by_name = {a.name: a for q in QUESTIONS for a in q.analyses}
+    config = RunConfig.from_dict(config)
+    run = RunStore(store_root).get(config, progress=True, device=device)
+    run.embeddings(device)
+    for name in sorted(analyses):
+        analyse(run, by_name[name])
+    return config.label()
 
 
 class Study:

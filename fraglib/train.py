@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,11 +192,39 @@ def _history_entry(config: RunConfig, epoch: int, loss: float, sums, n: int, sel
             f"{config.selection}_bac": sel_bac, "seconds": seconds, "train_loop_seconds": loop_seconds}
 
 
+CPU_THREADS = 1   # a CPU run trains on one thread: its weights then do not depend on the machine's
+                  # core count or on how many runs share it (kernels sum in another order on more
+                  # threads: the same quick run on 1 and 2 threads gave different model digests);
+                  # the book and the cluster run several runs at once instead
+
+
+@contextmanager
+def cpu_threads(device, n: int = CPU_THREADS):
+    """torch's intra-op threads pinned to `n` while training on the CPU (restored after)."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def train(config: RunConfig, data: RunData, checkpoint, device=None, progress: bool = True,
           stop_after_epoch: int | None = None) -> TrainResult:
     """Train from the checkpoint (or from the start) to the last epoch, writing a checkpoint after
-    every epoch; the best epoch (selection BAC, from `select_from_epoch` on) is kept."""
-    reg, device = config.regime, pick_device(device)
+    every epoch; the best epoch (selection BAC, from `select_from_epoch` on) is kept. On the CPU,
+    on CPU_THREADS threads, so a run is the same whichever command or machine of a kind trains it."""
+    device = pick_device(device)
+    with cpu_threads(device):
+        return _train(config, data, checkpoint, device, progress, stop_after_epoch)
+
+
+def _train(config: RunConfig, data: RunData, checkpoint, device, progress: bool,
+           stop_after_epoch: int | None) -> TrainResult:
+    reg = config.regime
     loss_fn = build_loss(config, data.train_counts()).to(device)
     x_sel, y_sel = (data.x_val, data.y_val) if config.selection == "val" else (data.x_test, data.y_test)
     model, opt, state = _resume(config, data, checkpoint, device)

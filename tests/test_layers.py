@@ -19,7 +19,7 @@ FLOORS = [
     {"claims"},
     {"questions"},                                            # the table of questions
     {"study"},                                                # all run access
-    {"charts"},
+    {"charts", "cluster"},
     {"chapter"},                                              # the kit the chapters call
     {"book"},
     {"__main__", "__init__"},

@@ -1,0 +1,110 @@
+"""The cluster path against a real Slurm (`.ci/slurm-up` starts a one-node cluster on this machine):
+the tiny book's runs trained as a submitit job array are the very runs a local build trains (same
+model digests), a task killed mid-run resumes from its checkpoint when the book is run again, and
+a task that Slurm pre-empts is requeued by submitit and resumes by itself."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fraglib.cluster import SlurmOptions, TrainTask, slurm_available
+from fraglib.config import RunConfig
+from fraglib.runs import RunStore
+
+from .helpers import REPO
+
+WHY = slurm_available()
+slurm = pytest.mark.skipif(WHY is not None, reason=f"no Slurm here ({WHY}); `.ci/slurm-up` starts one")
+
+
+def book(root: Path, runs: Path, *args):
+    env = dict(os.environ, FRAGLIB_RUNS=str(runs))
+    return subprocess.run([sys.executable, "-m", "fraglib", "book", "--profile", "tiny", "--seeds", "1",
+                           "--root", str(root), "--no-build", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=1800)
+
+
+def digests(runs: Path) -> dict:
+    return {r.config.digest(): r.metrics["model_sha256"] for r in RunStore(runs).runs()}
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+@slurm
+def test_the_slurm_book_trains_the_local_books_runs(tmp_path):
+    slurm = book(tmp_path / "a", tmp_path / "shared-runs", "--executor", "slurm")
+    assert slurm.returncode == 0, slurm.stdout[-3000:] + slurm.stderr[-3000:]
+    assert "submitted" in slurm.stdout and "Slurm job array" in slurm.stdout
+    local = book(tmp_path / "b", tmp_path / "local-runs")
+    assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
+    on_slurm, here = digests(tmp_path / "shared-runs"), digests(tmp_path / "local-runs")
+    assert on_slurm and on_slurm == here                       # the same runs, bit for bit
+    logs = list((tmp_path / "shared-runs" / ".slurm").glob("*/*_log.out"))
+    assert logs                                                # each task's log where the book said
+
+
+def _slow_run() -> RunConfig:
+    return RunConfig.make("fashion-mnist", "ce", 100, profile="tiny", epochs=25)
+
+
+def _submit(tmp_path, config):
+    import submitit
+    executor = submitit.AutoExecutor(folder=tmp_path / "jobs" / "%j", cluster="slurm")
+    executor.update_parameters(**SlurmOptions.defaults("tiny").executor_parameters())
+    return executor.submit(TrainTask(), config.to_dict(), str(tmp_path / "runs"), ())
+
+
+def _wait_for_checkpoint(folder: Path, seconds=300):
+    end = time.time() + seconds
+    while not (folder / "checkpoint.pt").exists():
+        assert time.time() < end, "no checkpoint written"
+        time.sleep(0.5)
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+@slurm
+def test_a_preempted_task_is_requeued_and_resumes(tmp_path):
+    config = _slow_run()
+    job = _submit(tmp_path, config)
+    folder = RunStore(tmp_path / "runs").folder(config)
+    _wait_for_checkpoint(folder)
+    job._interrupt()                                  # what Slurm sends before pre-empting a job
+    result = job.result()                             # requeued by submitit, then finished
+    whole = RunStore(tmp_path / "whole").get(config, progress=False)
+    assert result["model_sha256"] == whole.metrics["model_sha256"]
+    assert "resuming from its checkpoint" in (job.stdout() or "")
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+@slurm
+def test_a_killed_task_resumes_when_the_run_is_asked_for_again(tmp_path):
+    config = _slow_run()
+    job = _submit(tmp_path, config)
+    folder = RunStore(tmp_path / "runs").folder(config)
+    _wait_for_checkpoint(folder)
+    subprocess.run(["scancel", "--signal=KILL", "--full", job.job_id], check=True)
+    end = time.time() + 120
+    while subprocess.run(["squeue", "-h", "-j", job.job_id], capture_output=True, text=True).stdout.strip():
+        assert time.time() < end
+        time.sleep(0.5)
+    assert (folder / "checkpoint.pt").exists() and not (folder / "metrics.json").exists()
+    again = _submit(tmp_path, config).result()        # the run asked for again: a new task
+    whole = RunStore(tmp_path / "whole").get(config, progress=False)
+    assert again["model_sha256"] == whole.metrics["model_sha256"]
+
+
+def test_slurm_options_come_from_the_profile_a_file_and_the_command_line(tmp_path):
+    path = tmp_path / "slurm.json"
+    path.write_text(json.dumps({"partition": "gpu", "sbatch": ["--account=lab"]}))
+    options = SlurmOptions.make("paper", path, time_min=30)
+    params = options.executor_parameters()
+    assert params["gpus_per_node"] == 1 and params["slurm_partition"] == "gpu" and params["timeout_min"] == 30
+    assert params["slurm_additional_parameters"] == {"account": "lab"}

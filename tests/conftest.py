@@ -2,9 +2,13 @@
 test command installs it); the online datasets are exercised on small files made here."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from fraglib.runs import RunStore
+
+from .helpers import tiny
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +20,12 @@ def shared_store(tmp_path_factory) -> RunStore:
 @pytest.fixture
 def store(tmp_path) -> RunStore:
     return RunStore(tmp_path / "runs")
+
+
+@pytest.fixture
+def done(shared_store, tmp_path):
+    """A store holding a copy of one complete tiny run (trained once a session): (store, its folder)."""
+    run = shared_store.get(tiny(), progress=False)
+    store = RunStore(tmp_path / "runs")
+    shutil.copytree(run.folder, store.folder(tiny()))
+    return store, store.folder(tiny())

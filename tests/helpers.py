@@ -14,6 +14,13 @@ def tiny(loss="ce", ratio=100, **kw) -> RunConfig:
     return RunConfig.make("fashion-mnist", loss, ratio, profile="tiny", **kw)
 
 
+def no_training(monkeypatch) -> None:
+    """Make any training in the run store fail the test (what must be recovered, not retrained)."""
+    import pytest
+    import fraglib.runs
+    monkeypatch.setattr(fraglib.runs, "train", lambda *a, **k: pytest.fail("trained again"))
+
+
 def fake_run(fe, y, W, b=None, W_eff=None, fe_eff=None, fe_test=None, y_test=None, test_bac=0.5,
              train_acc=None):
     """Stand-ins for a run's embeddings and metrics, nothing trained: (embeddings, metrics)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -17,27 +16,16 @@ from filelock import FileLock
 
 import fraglib.runs as R
 from fraglib.config import RunConfig
-from fraglib.fileio import Damaged, atomic_path, load_verified, read_json, save_verified, sha256, \
+from fraglib.fileio import Damaged, load_verified, read_json, save_verified, sha256, \
     torch_bytes, write_json
 from fraglib.study import Study
 from fraglib.train import Interrupted
 
-from .helpers import tiny
+from .helpers import no_training, tiny
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def done(shared_store, tmp_path):
-    """A store holding a copy of one complete tiny run (trained once a session)."""
-    run = shared_store.get(tiny(), progress=False)
-    store = R.RunStore(tmp_path / "runs")
-    shutil.copytree(run.folder, store.folder(tiny()))
-    return store, store.folder(tiny())
-
-
-def no_training(monkeypatch):
-    monkeypatch.setattr(R, "train", lambda *a, **k: pytest.fail("trained again"))
 
 
 def test_removed_model_is_retrained_and_listing_does_not_crash(done):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from fraglib.fileio import clean_temporaries, load_verified, read_json, save_ver
     write_json
 from fraglib.train import Interrupted
 
-from .helpers import REPO, tiny
+from .helpers import REPO, no_training, tiny
 
 
 # -- one place makes a run's config -----------------------------------------------------------------
@@ -192,10 +191,10 @@ print(ok, bad)
 
 
 @pytest.mark.slow
-def test_a_derived_write_survives_a_reader_asking_for_the_run(done_run):
+def test_a_derived_write_survives_a_reader_asking_for_the_run(done):
     """Probe: `RunStore.get` tidied derived/ and removed the writer's temporary file: 2,806 of
     3,871 writes failed in a 60 s loop."""
-    store, folder = done_run
+    store, folder = done
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(store.root), "6"], cwd=REPO,
                               stdout=subprocess.PIPE, text=True)
     end = time.time() + 6
@@ -223,22 +222,10 @@ def test_only_a_dead_writers_temporaries_are_removed(tmp_path):
 
 
 # -- no run thrown away that can be verified ----------------------------------------------------------
-@pytest.fixture
-def done_run(shared_store, tmp_path):
-    run = shared_store.get(tiny(), progress=False)
-    store = R.RunStore(tmp_path / "runs")
-    shutil.copytree(run.folder, store.folder(tiny()))
-    return store, store.folder(tiny())
-
-
-def no_training(monkeypatch):
-    monkeypatch.setattr(R, "train", lambda *a, **k: pytest.fail("trained again"))
-
-
-def test_a_run_of_the_release_before_digests_is_adopted(done_run, monkeypatch, capsys):
+def test_a_run_of_the_release_before_digests_is_adopted(done, monkeypatch, capsys):
     """Probe: a store written before the digests (same folder keys) was deleted and retrained with
     only "training ..." printed."""
-    store, folder = done_run
+    store, folder = done
     metrics = read_json(folder / "metrics.json")
     history = metrics.pop("history")
     metrics.pop("config_digest", None)
@@ -257,9 +244,9 @@ def test_a_run_of_the_release_before_digests_is_adopted(done_run, monkeypatch, c
 
 
 @pytest.mark.parametrize("content", ["garbage", "foreign"])
-def test_a_damaged_or_foreign_config_file_keeps_a_verified_model(done_run, monkeypatch, capsys, content):
+def test_a_damaged_or_foreign_config_file_keeps_a_verified_model(done, monkeypatch, capsys, content):
     """Probe: a damaged or foreign config.json deleted a model.pt that matched its digest."""
-    store, folder = done_run
+    store, folder = done
     model = sha256(folder / "model.pt")
     if content == "garbage":
         (folder / "config.json").write_text("{garbage")
@@ -271,8 +258,8 @@ def test_a_damaged_or_foreign_config_file_keeps_a_verified_model(done_run, monke
     assert store.is_complete(tiny())
 
 
-def test_a_folder_holding_another_run_is_set_aside_not_deleted(done_run, capsys):
-    store, folder = done_run
+def test_a_folder_holding_another_run_is_set_aside_not_deleted(done, capsys):
+    store, folder = done
     for name in ("metrics.json", "history.json"):
         record = read_json(folder / name)
         target = record["summary"] if "summary" in record else record
@@ -287,8 +274,8 @@ def test_a_folder_holding_another_run_is_set_aside_not_deleted(done_run, capsys)
     assert len(aside) == 1 and sha256(aside[0] / "model.pt") == model and store.is_complete(tiny())
 
 
-def test_every_retrain_says_which_file_and_why(done_run, capsys):
-    store, folder = done_run
+def test_every_retrain_says_which_file_and_why(done, capsys):
+    store, folder = done
     for name in ("metrics.json", "history.json"):
         (folder / name).write_text("{")
     store.get(tiny(), progress=True)

@@ -58,8 +58,9 @@ def test_the_local_executor_places_runs_on_every_visible_gpu():
     assert processes == gpus * runs_per_gpu(configs[0])
 
 
-def test_the_gpu_benchmark_step_runs():
+def test_the_gpu_benchmarks_steps_run():
     import sys
     sys.path.insert(0, str(REPO / "benchmarks"))
     import gpu
     assert gpu.measure(seconds=2.0) > 1000
+    assert gpu.reference(seconds=2.0, workers=2) > 100

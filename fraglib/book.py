@@ -299,9 +299,12 @@ class PageKernels:
 
     def __init__(self, cwd: Path):
         self.cwd, self.kms, self.pgids, self.clients = Path(cwd), {}, {}, {}
+        self.stopped = False
 
     def kernel(self, slot: int):
         from jupyter_client.manager import KernelManager
+        if self.stopped:
+            raise RuntimeError("the page kernels were stopped")
         km = self.kms.get(slot)
         if km is None or not km.is_alive():
             km = KernelManager(kernel_name="python3")
@@ -310,13 +313,26 @@ class PageKernels:
             self.pgids[slot] = getattr(km.provisioner, "pgid", None) or getattr(km.provisioner, "pid", None)
         return km
 
-    def reset(self, km) -> None:
-        """An empty namespace for the next page (modules stay imported)."""
+    def reset(self, km, timeout: float = 120) -> None:
+        """An empty namespace for the next page (modules stay imported). Waits in short steps and
+        gives up at once when the kernel dies or `stop` is called (a Ctrl-C between two pages)."""
         kc = km.client()
         kc.start_channels()
         try:
-            kc.wait_for_ready(timeout=120)
-            kc.execute_interactive("%reset -f", store_history=False, timeout=120, output_hook=lambda msg: None)
+            kc.wait_for_ready(timeout=timeout)
+            msg_id = kc.execute("%reset -f", silent=True, store_history=False)
+            end = time.monotonic() + timeout
+            while True:
+                if self.stopped or not km.is_alive():
+                    raise RuntimeError("the page kernel stopped while its namespace was reset")
+                if time.monotonic() > end:
+                    raise TimeoutError(f"the page kernel did not reset its namespace in {timeout:.0f} s")
+                try:
+                    reply = kc.get_shell_msg(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    return
         finally:
             kc.stop_channels()
 
@@ -324,6 +340,7 @@ class PageKernels:
         """Kill every kernel, and close the page clients' channels, so that a client waiting for a
         dead kernel's messages gives up at once."""
         import signal
+        self.stopped = True
         for pgid in list(self.pgids.values()):
             try:
                 os.killpg(pgid, signal.SIGKILL)

@@ -169,6 +169,39 @@ def test_ctrl_c_stops_the_book_within_seconds_and_the_next_build_resumes(tmp_pat
     assert list(runs.glob("summary.ipynb"))
 
 
+def test_a_ctrl_c_between_two_pages_stops_the_namespace_reset_at_once(tmp_path):
+    """Probe: a SIGINT while a kernel reset its namespace for the next page waited out the reset's
+    120 s timeout on the killed kernel."""
+    import threading
+    from fraglib.book import PageKernels
+    kernels = PageKernels(tmp_path)
+    km = kernels.kernel(0)
+    busy = km.client()
+    busy.start_channels()
+    busy.wait_for_ready(timeout=60)
+    # an object that takes a minute to delete: the reset below is under way when Ctrl-C comes
+    busy.execute_interactive("class Slow:\n    def __del__(self):\n        __import__('time').sleep(60)\n"
+                             "slow = Slow()", timeout=60, output_hook=lambda msg: None)
+    failed = []
+
+    def reset():
+        try:
+            kernels.reset(km)
+        except Exception as e:
+            failed.append(e)
+
+    t = threading.Thread(target=reset)
+    t.start()
+    time.sleep(1)
+    t0 = time.time()
+    kernels.stop()
+    t.join(timeout=10)
+    busy.stop_channels()
+    kernels.shutdown()
+    assert not t.is_alive() and time.time() - t0 < 5, "the reset waited on a killed kernel"
+    assert failed and "stopped" in str(failed[0])
+
+
 # -- writers and readers of a run folder ---------------------------------------------------------------
 WRITER = """
 import sys, time

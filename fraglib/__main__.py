@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .config import (DATASETS, IMBALANCE_TYPES, LOSSES, MODELS, PRECISIONS, PROFILES, SELECTIONS, RunConfig,
@@ -160,4 +161,9 @@ def os_error_line(e: OSError) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if code == 130:   # interrupted: do not wait at exit for a worker thread the stop has left waiting
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

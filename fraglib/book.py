@@ -407,6 +407,9 @@ def page_label(out: Path) -> str:
     return "-".join(parts[parts.index("runs") + 1:]) if "runs" in parts else out.stem
 
 
+STOP_WAIT = 5.0   # seconds an interrupted build waits for its page threads before it exits
+
+
 def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
     """Execute pages in parallel: `workers` warm kernels at once (`PageKernels`), each limited to
     `threads` threads. Ctrl-C stops at once: no new page starts, the kernels are killed, their
@@ -437,18 +440,27 @@ def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
 
     pool = cf.ThreadPoolExecutor(workers)
     futures = [pool.submit(one, p) for p in pages]
+    interrupted = False
     try:
         for f in tqdm(cf.as_completed(futures), total=len(futures), desc="pages", unit="page", position=0):
             f.result()
     except BaseException:
+        interrupted = True
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + STOP_WAIT
         while not all(f.done() for f in futures):   # a kernel still starting is stopped too
             kernels.stop()
+            if time.monotonic() > deadline:   # never seen to outlast it; if one does, say where it waits
+                import faulthandler
+                print(f"page threads still waiting {STOP_WAIT:.0f} s after the stop (not waited for):",
+                      file=sys.stderr, flush=True)
+                faulthandler.dump_traceback(sys.stderr, all_threads=True)
+                break
             time.sleep(0.2)
         raise
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=not interrupted)
         kernels.shutdown()
 
 

@@ -147,8 +147,11 @@ def test_ctrl_c_stops_the_book_within_seconds_and_the_next_build_resumes(tmp_pat
     env = {**os.environ, "FRAGLIB_RUNS": str(shared_store.root)}
     cmd = [sys.executable, "-m", "fraglib", "book", "--profile", "tiny", "--root", str(tmp_path), "--no-build"]
     before = _kernels()
+    # its own process group, as a terminal's job, with SIGINT's default action as a terminal gives it: a
+    # child inherits an ignored SIGINT, and something earlier in a full test run leaves this process
+    # ignoring it (the build then never saw the Ctrl-C and ran to its end, 30 s)
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)   # its own process group, as a terminal's job
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     for line in proc.stdout:
         lines.append(line)

@@ -32,6 +32,23 @@ CIFAR_LT = 12406                  # CIFAR-10 at 100:1 (DESIGN.md)
 EPOCHS = 200
 
 
+def timed(step, seconds: float, dev) -> float:
+    """Images/s of `step()` (one training step; returns its batch size) on `dev`, over `seconds`
+    after 20 warm-up steps (kernels chosen, caches and DataLoader workers filled)."""
+    import torch
+    for _ in range(20):
+        step()
+    torch.cuda.synchronize(dev)
+    done, t0, n = 0, time.perf_counter(), 0
+    while True:
+        done += step()
+        n += 1
+        if n % 50 == 0:
+            torch.cuda.synchronize(dev)
+            if time.perf_counter() - t0 >= seconds:
+                return done / (time.perf_counter() - t0)
+
+
 def measure(seconds: float = 20.0, device: str = "cuda", seed: int = 0, queue=None) -> float:
     """Images/s of fraglib's training step for ResNet-32 on CIFAR-sized uint8 data on `device`."""
     import torch
@@ -51,8 +68,8 @@ def measure(seconds: float = 20.0, device: str = "cuda", seed: int = 0, queue=No
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
     loss_fn = build_loss(config, [1241] * 10).to(dev)
     reg = config.regime
-    done, t0, step = 0, None, 0
-    while True:
+
+    def step() -> int:
         idx = torch.randint(0, CIFAR_LT, (reg.batch_size,), generator=g).to(dev)
         xb = normalize(augment(x[idx], reg.crop_padding, reg.flip, g), spec).contiguous(
             memory_format=torch.channels_last)
@@ -62,17 +79,9 @@ def measure(seconds: float = 20.0, device: str = "cuda", seed: int = 0, queue=No
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        step += 1
-        if step == 20:                     # warm-up: kernels chosen, caches filled
-            torch.cuda.synchronize(dev)
-            t0 = time.perf_counter()
-        elif t0 is not None:
-            done += reg.batch_size
-            if step % 50 == 0:
-                torch.cuda.synchronize(dev)
-                if time.perf_counter() - t0 >= seconds:
-                    break
-    rate = done / (time.perf_counter() - t0)
+        return reg.batch_size
+
+    rate = timed(step, seconds, dev)
     if queue is not None:
         queue.put(rate)
     return rate
@@ -108,27 +117,26 @@ def reference(seconds: float = 20.0, workers: int = 8) -> float:
     model = build_model("resnet32", 3, 10).to(dev).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
     precision = resolve_precision("auto", "cuda")
-    done, t0, step = 0, None, 0
-    while True:
-        for xb, yb in loader:
-            xb = xb.to(dev, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            yb = yb.to(dev, non_blocking=True)
-            with autocast(dev, precision):
-                logits = model(xb)
-            loss = F.cross_entropy(logits.float(), yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            if step == 20:
-                torch.cuda.synchronize(dev)
-                t0 = time.perf_counter()
-            elif t0 is not None:
-                done += len(yb)
-                if step % 50 == 0:
-                    torch.cuda.synchronize(dev)
-                    if time.perf_counter() - t0 >= seconds:
-                        return done / (time.perf_counter() - t0)
+    batches = iter(())
+
+    def step() -> int:
+        nonlocal batches
+        try:
+            xb, yb = next(batches)
+        except StopIteration:            # the next epoch
+            batches = iter(loader)
+            xb, yb = next(batches)
+        xb = xb.to(dev, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        yb = yb.to(dev, non_blocking=True)
+        with autocast(dev, precision):
+            logits = model(xb)
+        loss = F.cross_entropy(logits.float(), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return len(yb)
+
+    return timed(step, seconds, dev)
 
 
 def packed(n: int, seconds: float) -> list[float]:

@@ -61,6 +61,13 @@ class PerImage(Dataset):
         return self.tf(img), int(self.y[i])
 
 
+def reference_loader(config, data, workers: int) -> DataLoader:
+    """The reference-code loop's data path: `PerImage` through a shuffling DataLoader."""
+    return DataLoader(PerImage(data.x_train, data.y_train, data.spec, config.regime.crop_padding),
+                      batch_size=config.regime.batch_size, shuffle=True, num_workers=workers,
+                      drop_last=True, persistent_workers=workers > 0)
+
+
 def baseline(config, data, n_images, workers, channels_last=False, threads=1):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -68,9 +75,7 @@ def baseline(config, data, n_images, workers, channels_last=False, threads=1):
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=2e-4)
-    loader = DataLoader(PerImage(data.x_train, data.y_train, data.spec, config.regime.crop_padding),
-                        batch_size=config.regime.batch_size, shuffle=True, num_workers=workers,
-                        drop_last=True, persistent_workers=workers > 0)
+    loader = reference_loader(config, data, workers)
     device = torch.device("cpu")
     model.train()
     seen, t0, warm = 0, None, 2  # the first batches (worker start-up) are not timed
@@ -96,8 +101,7 @@ def baseline(config, data, n_images, workers, channels_last=False, threads=1):
 def data_alone(config, data, n_images, workers=0, threads=1):
     """Images/s of the reference loop's data path alone (no network): what bounds any pipeline's gain."""
     torch.set_num_threads(threads)
-    loader = DataLoader(PerImage(data.x_train, data.y_train, data.spec, config.regime.crop_padding),
-                        batch_size=config.regime.batch_size, shuffle=True, num_workers=workers, drop_last=True)
+    loader = reference_loader(config, data, workers)
     seen, t0 = 0, time.perf_counter()
     for xb, _ in loader:
         seen += len(xb)

@@ -32,7 +32,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import __version__
-from .config import MATRIX, RUN_SETS, RunConfig, check_choice, whole_number
+from .config import EXECUTORS, MATRIX, RUN_SETS, RunConfig, check_choice, whole_number
 from .fileio import ensure_file, sha256, tree_digest
 from .questions import QUESTIONS, Question
 from .runs import RunStore
@@ -221,9 +221,10 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
             prepare(*task)
         return
     ctx = multiprocessing.get_context("spawn")
-    slots = None
+    slots = manager = None
     if gpus is not None:
-        slots = ctx.Manager().Queue()
+        manager = ctx.Manager()
+        slots = manager.Queue()
         for g in gpus[:processes]:
             slots.put(g)
         tasks = [(t[0], t[1], None, t[3]) for t in tasks]    # each worker's own GPU
@@ -240,6 +241,8 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
         pool.close()
     finally:
         pool.join()
+        if manager is not None:
+            manager.shutdown()
 
 
 # -- 2. pages ------------------------------------------------------------------------------------
@@ -499,10 +502,13 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     each claim over them; on this machine, or as a Slurm job array with `executor="slurm"` and
     `slurm` a cluster.SlurmOptions), execute its pages and build the book."""
     check_choice("profile", profile, tuple(MATRIX))
-    check_choice("executor", executor, ("local", "slurm"))
-    if executor == "slurm" and slurm is None:
-        from .cluster import SlurmOptions
-        slurm = SlurmOptions.defaults(profile)
+    check_choice("executor", executor, EXECUTORS)
+    if executor == "slurm":   # before any work: a machine without Slurm is one line
+        from .cluster import SlurmOptions, slurm_available
+        why = slurm_available()
+        if why:
+            raise RuntimeError(f"--executor slurm: {why}")
+        slurm = slurm or SlurmOptions.defaults(profile)
     seeds = check_seeds(seeds)
     for name in only or ():
         check_choice("chapter", name, chapters())

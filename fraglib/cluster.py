@@ -26,15 +26,13 @@ import os
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .config import BadInput, RunConfig, check_choice, whole_number
+from .config import BadInput, RunConfig, whole_number
 from .study import prepare
-
-EXECUTORS = ("local", "slurm")
 
 
 @dataclass(frozen=True)
@@ -147,24 +145,17 @@ def queue_states(job_ids: list[str]) -> dict[str, str]:
     return states
 
 
-@dataclass
-class Progress:
-    """What the submitting machine shows: a bar over the runs, and each task as it changes state."""
-
-    jobs: list
-    labels: list
-    seen: dict = field(default_factory=dict)
-
-    def state(self, job, queued: dict) -> str:
-        if job.paths.result_pickle.exists():
-            try:
-                job.result()
-                return "done"
-            except Exception:
-                return "failed"
-        if job.job_id in queued:
-            return "queued" if queued[job.job_id] in ("PENDING", "CONFIGURING") else "running"
-        return "unknown"
+def task_state(job, queued: dict) -> str:
+    """"done" or "failed" (its result file), "queued" or "running" (`queue_states`), else "unknown"."""
+    if job.paths.result_pickle.exists():
+        try:
+            job.result()
+            return "done"
+        except Exception:
+            return "failed"
+    if job.job_id in queued:
+        return "queued" if queued[job.job_id] in ("PENDING", "CONFIGURING") else "running"
+    return "unknown"
 
 
 def train_on_slurm(configs: list[RunConfig], store, analyses: dict, options: SlurmOptions,
@@ -186,7 +177,7 @@ def train_on_slurm(configs: list[RunConfig], store, analyses: dict, options: Slu
     labels = [c.label() for c in unique]
     tqdm.write(f"submitted {len(jobs)} runs as Slurm job array {jobs[0].job_id.split('_')[0]}; logs in "
                f"{folder}/<job id>/")
-    progress = Progress(jobs, labels)
+    seen: dict = {}            # task -> the state last shown
     missing_since: dict = {}
     failed = []
     with tqdm(total=len(jobs), desc="runs (slurm)", unit="run") as bar:
@@ -195,9 +186,9 @@ def train_on_slurm(configs: list[RunConfig], store, analyses: dict, options: Slu
             queued = queue_states([jobs[i].job_id for i in pending])
             counts = {"queued": 0, "running": 0}
             for i in sorted(pending):
-                job, state = jobs[i], progress.state(jobs[i], queued)
-                if state != progress.seen.get(i):
-                    progress.seen[i] = state
+                job, state = jobs[i], task_state(jobs[i], queued)
+                if state != seen.get(i):
+                    seen[i] = state
                     if state == "running":
                         tqdm.write(f"running {job.job_id}: {labels[i]} (log {job.paths.stdout})")
                 if state in counts:
@@ -235,7 +226,3 @@ def _error_of(job) -> str:
         text = (job.stderr() or job.stdout() or "no log written")[-2000:]
     return "  " + "\n  ".join(text.strip().splitlines()[-25:])
 
-
-def check_executor(name: str) -> str:
-    check_choice("executor", name, EXECUTORS)
-    return name

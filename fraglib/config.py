@@ -26,6 +26,7 @@ MODELS = ("resnet32", "resnet56", "smallnet")
 IMBALANCE_TYPES = ("exp", "step")
 SELECTIONS = ("val", "test")  # val: honest default; test: the paper's choose-on-test protocol
 PRECISIONS = ("auto", "bf16", "fp32")  # auto: bf16 where the device runs it natively, else fp32
+EXECUTORS = ("local", "slurm")         # where the book's runs train: this machine, or a Slurm job array
 PROCRUSTEAN_SITES = ("none", "input", "feature")  # where Procrustean mixing happens (procrustean.py)
 # Procrustean training (our interpretation, procrustean.py): where the book's chapter mixes, and how much
 PROCRUSTEAN_SITE = "feature"      # input | feature (a mid-network feature map)

@@ -60,25 +60,30 @@ def _submit(tmp_path, config):
     return executor.submit(TrainTask(), config.to_dict(), str(tmp_path / "runs"), ())
 
 
-def _wait_for_checkpoint(folder: Path, seconds=300):
+def _task_past_its_first_checkpoint(tmp_path, seconds=300):
+    """A task training a 25-epoch tiny run, once its checkpoint exists: (config, job, run folder)."""
+    config = _slow_run()
+    job = _submit(tmp_path, config)
+    folder = RunStore(tmp_path / "runs").folder(config)
     end = time.time() + seconds
     while not (folder / "checkpoint.pt").exists():
         assert time.time() < end, "no checkpoint written"
         time.sleep(0.5)
+    return config, job, folder
+
+
+def _uninterrupted_digest(tmp_path, config) -> str:
+    return RunStore(tmp_path / "whole").get(config, progress=False).metrics["model_sha256"]
 
 
 @pytest.mark.slurm
 @pytest.mark.slow
 @slurm
 def test_a_preempted_task_is_requeued_and_resumes(tmp_path):
-    config = _slow_run()
-    job = _submit(tmp_path, config)
-    folder = RunStore(tmp_path / "runs").folder(config)
-    _wait_for_checkpoint(folder)
+    config, job, _ = _task_past_its_first_checkpoint(tmp_path)
     job._interrupt()                                  # what Slurm sends before pre-empting a job
     result = job.result()                             # requeued by submitit, then finished
-    whole = RunStore(tmp_path / "whole").get(config, progress=False)
-    assert result["model_sha256"] == whole.metrics["model_sha256"]
+    assert result["model_sha256"] == _uninterrupted_digest(tmp_path, config)
     assert "resuming from its checkpoint" in (job.stdout() or "")
 
 
@@ -86,10 +91,7 @@ def test_a_preempted_task_is_requeued_and_resumes(tmp_path):
 @pytest.mark.slow
 @slurm
 def test_a_killed_task_resumes_when_the_run_is_asked_for_again(tmp_path):
-    config = _slow_run()
-    job = _submit(tmp_path, config)
-    folder = RunStore(tmp_path / "runs").folder(config)
-    _wait_for_checkpoint(folder)
+    config, job, folder = _task_past_its_first_checkpoint(tmp_path)
     subprocess.run(["scancel", "--signal=KILL", "--full", job.job_id], check=True)
     end = time.time() + 120
     while subprocess.run(["squeue", "-h", "-j", job.job_id], capture_output=True, text=True).stdout.strip():
@@ -97,8 +99,7 @@ def test_a_killed_task_resumes_when_the_run_is_asked_for_again(tmp_path):
         time.sleep(0.5)
     assert (folder / "checkpoint.pt").exists() and not (folder / "metrics.json").exists()
     again = _submit(tmp_path, config).result()        # the run asked for again: a new task
-    whole = RunStore(tmp_path / "whole").get(config, progress=False)
-    assert again["model_sha256"] == whole.metrics["model_sha256"]
+    assert again["model_sha256"] == _uninterrupted_digest(tmp_path, config)
 
 
 def test_slurm_options_come_from_the_profile_a_file_and_the_command_line(tmp_path):

@@ -11,7 +11,11 @@ the job folder (`<store>/.slurm/`), which holds submitit's pickles and each task
 Requeue and pre-emption: each task is a `submitit.helpers.Checkpointable`; when Slurm pre-empts
 it or its time runs out, submitit requeues it with the same arguments, and the run resumes from
 its last epoch's checkpoint. Two tasks that reach the same run never train it twice: the run
-store's lock (`filelock`, fcntl locks) makes the second wait, then load.
+store's lock (`filelock`, fcntl locks) makes the second wait, then load. submitit requeues from a
+signal handler that raises `SystemExit` wherever the task happens to be; `preemption_guard` makes
+sure that exit is the one the task ends with, even when it lands in code whose clean-up fails (in
+`tqdm.write`'s lock it became "cannot release un-acquired lock", and the requeued task was
+reported failed).
 
 Job states come from Slurm itself: `squeue` for queued and running tasks, submitit's result
 files for finished and failed ones (its own `sacct` watcher needs job accounting, which a small
@@ -20,10 +24,12 @@ memory, node failure): its log says why, and it is reported, not waited for.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -110,6 +116,36 @@ def slurm_available() -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def preemption_guard(signum: int):
+    """Within it, whatever the handler of `signum` raises (submitit's requeue: SystemExit) is what
+    leaves the block, even when the code it interrupted turned it into another error on the way
+    out (a `finally` or `__exit__` that fails once interrupted). A block that ends normally keeps
+    its result."""
+    original = signal.getsignal(signum)
+    if not callable(original):
+        yield
+        return
+    raised: list[BaseException] = []
+
+    def handler(number, frame):
+        try:
+            original(number, frame)
+        except BaseException as e:
+            raised.append(e)
+            raise
+
+    signal.signal(signum, handler)
+    try:
+        yield
+    except BaseException as e:
+        if raised and e is not raised[0]:
+            raise raised[0] from e
+        raise
+    finally:
+        signal.signal(signum, original)
+
+
 class TrainTask:
     """One array task: train (or load) one run, its embeddings and analyses. Requeued by submitit
     on pre-emption or timeout (`checkpoint`), it resumes from the run's checkpoint."""
@@ -120,7 +156,9 @@ class TrainTask:
         if env.get("SLURM_CPUS_PER_TASK"):
             torch.set_num_threads(int(env["SLURM_CPUS_PER_TASK"]))   # embeddings, analyses
         device = "cuda" if torch.cuda.is_available() else None
-        label = prepare(config, store_root, device, analyses)
+        from submitit import JobEnvironment
+        with preemption_guard(getattr(signal, "SIG" + JobEnvironment.USR_SIG)):
+            label = prepare(config, store_root, device, analyses)
         from .runs import RunStore
         run = RunStore(store_root).get(RunConfig.from_dict(config), train_if_missing=False)
         return {"label": label, "model_sha256": run.metrics["model_sha256"], "host": os.uname().nodename}

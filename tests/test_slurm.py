@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fraglib.cluster import SlurmOptions, TrainTask, slurm_available
+from fraglib.cluster import SlurmOptions, TrainTask, preemption_guard, slurm_available
 from fraglib.config import RunConfig
 from fraglib.runs import RunStore
 
@@ -100,6 +101,37 @@ def test_a_killed_task_resumes_when_the_run_is_asked_for_again(tmp_path):
     assert (folder / "checkpoint.pt").exists() and not (folder / "metrics.json").exists()
     again = _submit(tmp_path, config).result()        # the run asked for again: a new task
     assert again["model_sha256"] == _uninterrupted_digest(tmp_path, config)
+
+
+def _interrupted_in_failing_clean_up():
+    """Code whose clean-up fails once a signal interrupts it, as tqdm.write's lock did."""
+    try:
+        os.kill(os.getpid(), signal.SIGUSR2)
+        time.sleep(5)
+    finally:
+        raise RuntimeError("cannot release un-acquired lock")
+
+
+def test_a_requeue_signal_that_lands_in_failing_clean_up_still_ends_the_task_as_a_requeue():
+    def requeue(number, frame):          # what submitit's handler does once it has requeued the job
+        sys.exit(-1)
+
+    previous = signal.signal(signal.SIGUSR2, requeue)
+    try:
+        with pytest.raises(RuntimeError):                # unguarded, the requeue is lost
+            _interrupted_in_failing_clean_up()
+        with pytest.raises(SystemExit):
+            with preemption_guard(signal.SIGUSR2):
+                _interrupted_in_failing_clean_up()
+        assert signal.getsignal(signal.SIGUSR2) is requeue
+        with preemption_guard(signal.SIGUSR2):           # no signal: nothing changes
+            value = 1
+        assert value == 1 and signal.getsignal(signal.SIGUSR2) is requeue
+        with pytest.raises(ValueError):                  # an error of its own is the task's error
+            with preemption_guard(signal.SIGUSR2):
+                raise ValueError("bad")
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
 
 
 def test_slurm_options_come_from_the_profile_a_file_and_the_command_line(tmp_path):

@@ -505,10 +505,10 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     check_choice("executor", executor, EXECUTORS)
     if executor == "slurm":   # before any work: a machine without Slurm is one line
         from .cluster import SlurmOptions, slurm_available
-        why = slurm_available()
+        slurm = slurm or SlurmOptions.defaults(profile)
+        why = slurm_available(slurm.partition)
         if why:
             raise RuntimeError(f"--executor slurm: {why}")
-        slurm = slurm or SlurmOptions.defaults(profile)
     seeds = check_seeds(seeds)
     for name in only or ():
         check_choice("chapter", name, chapters())

@@ -105,14 +105,20 @@ class SlurmOptions:
         return params
 
 
-def slurm_available() -> str | None:
-    """None where sbatch and squeue work; otherwise why not (one line)."""
-    for command in ("sbatch", "squeue"):
+def slurm_available(partition: str | None = None) -> str | None:
+    """None where sbatch and squeue work (and `partition`, if given, is one of the cluster's);
+    otherwise why not (one line, naming the cluster's partitions when the partition is wrong)."""
+    for command in ("sbatch", "squeue", "sinfo"):
         if shutil.which(command) is None:
             return f"{command} is not on PATH (is this a Slurm cluster's login node?)"
     r = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True)
     if r.returncode:
         return f"squeue fails: {(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else r.returncode}"
+    if partition:
+        r = subprocess.run(["sinfo", "-h", "-o", "%R"], capture_output=True, text=True)
+        names = sorted(set(r.stdout.split()))
+        if r.returncode == 0 and partition not in names:
+            return f"no partition {partition!r} on this cluster; valid: {', '.join(names) or '(none)'}"
     return None
 
 
@@ -202,7 +208,7 @@ def train_on_slurm(configs: list[RunConfig], store, analyses: dict, options: Slu
     follow it to the end: a bar over the runs, a line per task that starts, ends or fails (with
     where its log is), a failed task's error in full. Raises when any task failed."""
     import submitit
-    why = slurm_available()
+    why = slurm_available(options.partition)
     if why:
         raise RuntimeError(f"--executor slurm: {why}")
     unique = list({c.digest(): c for c in configs}.values())

@@ -50,6 +50,16 @@ def test_the_slurm_book_trains_the_local_books_runs(tmp_path):
     assert logs                                                # each task's log where the book said
 
 
+@pytest.mark.slurm
+@slurm
+def test_a_partition_the_cluster_lacks_is_one_line_naming_its_partitions_before_any_work(tmp_path):
+    r = book(tmp_path / "a", tmp_path / "runs", "--executor", "slurm", "--partition", "nope")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0, r.stderr
+    partitions = sorted(set(subprocess.run(["sinfo", "-h", "-o", "%R"], capture_output=True, text=True).stdout.split()))
+    assert "no partition 'nope'" in r.stderr and f"valid: {', '.join(partitions)}" in r.stderr
+    assert not (tmp_path / "runs").exists() and not r.stdout.strip()     # nothing trained or submitted
+
+
 def _slow_run() -> RunConfig:
     return RunConfig.make("fashion-mnist", "ce", 100, profile="tiny", epochs=25)
 

@@ -7,6 +7,13 @@ such that logits = (fe' * W').sum(-1) + b exactly as the head computes them (DES
 """
 from __future__ import annotations
 
+import ast
+import hashlib
+import inspect
+import io
+import textwrap
+import tokenize
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -148,3 +155,33 @@ def new_head(model: Net, num_classes: int) -> LinearHead:
     head = LinearHead(model.extractor.dim, num_classes)
     _kaiming(head)
     return head
+
+
+def fingerprint(model: nn.Module) -> str:
+    """What decides the function a network computes from its weights, as a short digest: its
+    structure as torch prints it (every layer with its shape, stride and padding) and the code of
+    every class of this module in it, comments, docstrings and layout aside. A stored run records
+    the fingerprint of the network that trained it (runs.py); weights loaded into a network whose
+    code has changed since (a stride edited: the same parameter shapes, another function) are
+    then noticed instead of silently evaluated."""
+    parts = [repr(model)]
+    for cls in sorted({type(m) for m in model.modules()}, key=lambda c: c.__qualname__):
+        if cls.__module__ == __name__:
+            parts.append(_code_tokens(inspect.getsource(cls)))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _code_tokens(source: str) -> str:
+    """A class's source as its tokens, without comments, docstrings or layout."""
+    source = textwrap.dedent(source)
+    docstrings = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            docstrings.add((body[0].lineno, body[0].col_offset))
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+            tokenize.ENDMARKER}
+    return " ".join(t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                    if t.type not in skip and not (t.type == tokenize.STRING and t.start in docstrings))

@@ -13,6 +13,11 @@
 Nothing is trusted unverified (fileio.py): the JSON files carry a digest of their content, the
 checkpoint a digest header, model.pt and embeddings.npz are checked against the sha256 that
 metrics.json records. A run is complete only when all of them verify and name the same config.
+A run also records the fingerprint of the network that trained it (`models.fingerprint`: its
+structure and its classes' code): weights are only handed out for today's network. A run whose
+network has changed since is checked, neither trusted nor discarded: its weights go into today's
+network and must give the test BAC recorded when it was trained (`NETWORK_TOLERANCE`); then its
+fingerprint is updated and it is kept, otherwise its files are moved aside and it is trained again.
 What is damaged is redone alone: a damaged history.json is written again from metrics.json, a
 damaged metrics.json rebuilt from history.json and the model (an evaluation, seconds), damaged
 embeddings extracted again, a damaged derived analysis computed again, a damaged checkpoint
@@ -39,7 +44,7 @@ from .data import RunData, make_run_data
 from .embed import Embeddings, extract
 from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, write_json
 from .device import pick_device
-from .train import evaluate, new_model, train
+from .train import evaluate, network_fingerprint, new_model, train
 
 def default_root() -> Path:
     """Run store: $FRAGLIB_RUNS, else `runs/` beside the package's source checkout; resolved
@@ -175,10 +180,16 @@ class RunStore:
         return (saved is not None and saved.get("config") == config.to_dict(), _read(folder / "metrics.json"),
                 _read(folder / "history.json"), _sha(folder / "model.pt"))
 
-    def is_complete(self, config: RunConfig) -> bool:
+    def _records_agree(self, config: RunConfig, on_todays_network: bool = False) -> bool:
         same, metrics, history, model = self._records(config)
         return (same and metrics is not None and history is not None and model is not None
-                and metrics.get("model_sha256") == model == history.get("summary", {}).get("model_sha256"))
+                and metrics.get("model_sha256") == model == history.get("summary", {}).get("model_sha256")
+                and (not on_todays_network or metrics.get("network") == network_fingerprint(config)))
+
+    def is_complete(self, config: RunConfig) -> bool:
+        """Every record verifies, they name the same model, and that model was trained (or has
+        been checked) on today's network."""
+        return self._records_agree(config, on_todays_network=True)
 
     def get(self, config: RunConfig, train_if_missing: bool = True, progress: bool = True,
             device=None, stop_after_epoch=None) -> Run:
@@ -202,10 +213,16 @@ class RunStore:
     def _recover(self, config: RunConfig, device=None, progress: bool = True) -> str | None:
         """Make the run complete from what its files still vouch for, without training: records
         of the release before digests adopted, a damaged config.json rebuilt, history.json from
-        metrics.json, metrics.json from history.json and the model. None when the run is complete
+        metrics.json, metrics.json from history.json and the model; then a run of another version of the
+        network's code checked against today's (`_check_network`). None when the run is complete
         after it; otherwise why it must be trained (which file, and what is wrong with it)."""
-        folder = self.folder(config)
         say = print if progress else (lambda *a, **k: None)
+        why = self._repair(config, device, say)
+        return why if why is not None else self._check_network(config, device, say)
+
+    def _repair(self, config: RunConfig, device, say) -> str | None:
+        """The records made whole and consistent (see `_recover`); None, or why not."""
+        folder = self.folder(config)
         if _adopt_legacy(folder, config):
             say(f"adopted {config.label()}: written by fraglib before digests, its model.pt matches the "
                 f"sha256 its metrics.json records (records re-written with digests)")
@@ -235,6 +252,10 @@ class RunStore:
             say(f"history.json of {config.label()} was damaged: written again from metrics.json")
         elif history is not None and _summary(history).get("model_sha256") == model and (
                 metrics is None or metrics.get("model_sha256") != model):
+            if "network" not in history["summary"]:   # its test BAC, the network check, is lost with it
+                return self._set_aside(folder, "metrics.json is damaged, and history.json, written before runs "
+                                               "recorded their network, cannot vouch that model.pt fits today's "
+                                               "network", "unchecked")
             data = make_run_data(config, self.data_root)
             net = new_model(config, data)
             net.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
@@ -243,12 +264,40 @@ class RunStore:
                 rebuilt["embeddings_sha256"] = sha256(folder / "embeddings.npz")
             write_json(rebuilt, folder / "metrics.json")
             say(f"metrics.json of {config.label()} was damaged: rebuilt from history.json and the model")
-        return None if self.is_complete(config) else "its records disagree with each other"
+        return None if self._records_agree(config) else "its records disagree with each other"
 
-    def _set_aside(self, folder: Path, why: str) -> str:
+    def _check_network(self, config: RunConfig, device, say) -> str | None:
+        """A run trained by another version of the network's code (or before runs recorded it):
+        kept, with today's fingerprint, when its weights fit today's network and give the test BAC
+        recorded at training; otherwise moved aside (why returned)."""
+        folder = self.folder(config)
+        metrics, today = read_json(folder / "metrics.json"), network_fingerprint(config)
+        if metrics.get("network") == today:
+            return None
+        data = make_run_data(config, self.data_root)
+        net = new_model(config, data)
+        try:
+            net.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+        except RuntimeError as e:
+            return self._set_aside(folder, f"model.pt does not fit today's network (models.py changed since it was "
+                                           f"trained: {str(e).splitlines()[0][:100]})", "other-network")
+        bac = evaluate(net, data, device, only=("test",))["test_bac"]
+        if abs(bac - metrics["test_bac"]) > NETWORK_TOLERANCE:
+            return self._set_aside(folder, f"trained by another version of the network (models.py changed since): "
+                                           f"its weights give test BAC {bac:.4f} today, {metrics['test_bac']:.4f} "
+                                           f"when trained", "other-network")
+        history = read_json(folder / "history.json")
+        history["summary"]["network"] = today
+        write_json(history, folder / "history.json")
+        Run(folder, config, self.data_root).update_metrics(network=today)
+        say(f"checked {config.label()} against today's network: its weights give the test BAC recorded when it "
+            f"was trained ({bac:.4f}); kept")
+        return None
+
+    def _set_aside(self, folder: Path, why: str, tag: str = "foreign") -> str:
         """Move the files of a folder that holds another run out of the way (never deleted);
         return the reason to train, naming where they went."""
-        aside = folder.with_name(f"{folder.name}.foreign-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+        aside = folder.with_name(f"{folder.name}.{tag}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
         aside.mkdir()
         for p in folder.iterdir():
             if not p.name.startswith(".lock"):
@@ -284,6 +333,7 @@ class RunStore:
             "fraglib_version": __version__,
             "torch_version": torch.__version__,
             "config_digest": config.digest(),
+            "network": network_fingerprint(config),
             "model_sha256": atomic_torch_save(result.best_state, folder / "model.pt"),
         }
         write_json({"epochs": result.history, "summary": summary}, folder / "history.json")
@@ -310,7 +360,12 @@ class RunStore:
 
 # the training's facts, kept in history.json so that a damaged metrics.json can be rebuilt
 SUMMARY = ("best_epoch", "best_val_bac", "best_test_bac", "selection", "train_seconds", "images_per_second",
-           "device", "host", "finished", "fraglib_version", "torch_version", "config_digest", "model_sha256")
+           "device", "host", "finished", "fraglib_version", "torch_version", "config_digest", "network",
+           "model_sha256")
+# a run's weights in today's network must give the test BAC recorded at training to within this
+# (the same weights on another thread count or CPU kind flip a few test images; a changed network
+# moves it by points)
+NETWORK_TOLERANCE = 0.002
 
 
 def _summary(record: dict) -> dict:

@@ -12,19 +12,20 @@ import copy
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import RunConfig
+from .config import SPECS, RunConfig
 from .data import RunData, augment, normalize
 from .device import autocast, pick_device
 from .fileio import Damaged, load_verified, save_verified
 from .procrustean import feature_mixing, mix, mix_strength
 from .losses import build_loss, uses_cosine_head
 from .measures import balanced_accuracy, halves, per_class_accuracy
-from .models import Net, build_model
+from .models import Net, build_model, fingerprint
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
@@ -81,6 +82,20 @@ def new_model(config: RunConfig, data: RunData) -> Net:
                        cosine_head=uses_cosine_head(config.loss), scale=config.ldam_scale)
 
 
+def network_fingerprint(config: RunConfig) -> str:
+    """`models.fingerprint` of the network this config trains, as the code stands today (built
+    on the meta device: no memory, no draw from the global random generator)."""
+    spec = SPECS[config.dataset]
+    return _fingerprint(config.model, spec.channels, len(spec.classes), uses_cosine_head(config.loss),
+                        config.ldam_scale)
+
+
+@lru_cache(maxsize=None)
+def _fingerprint(model: str, channels: int, classes: int, cosine: bool, scale: float) -> str:
+    with torch.device("meta"):
+        return fingerprint(build_model(model, channels, classes, cosine_head=cosine, scale=scale))
+
+
 def _start(config: RunConfig, data: RunData, device):
     """A new network (seeded), its optimiser and an empty training state."""
     reg = config.regime
@@ -105,6 +120,12 @@ def _resume(config: RunConfig, data: RunData, checkpoint, device):
     except (Damaged, OSError) as e:  # a damaged checkpoint is never trusted: start over
         print(f"checkpoint not used, training from scratch: {e}")
         checkpoint.unlink(missing_ok=True)
+        return model, opt, state
+    network = network_fingerprint(config)
+    if saved.get("network") != network:   # the same shapes can be another function (a stride)
+        before = ("was written by another version of the network (models.py changed since)" if saved.get("network")
+                  else "was written before checkpoints recorded their network, which cannot be checked")
+        print(f"checkpoint not used, training from scratch: {checkpoint} {before}")
         return model, opt, state
     try:
         model.load_state_dict(saved["model"])
@@ -253,15 +274,16 @@ def _train(config: RunConfig, data: RunData, checkpoint, device, progress: bool,
             tqdm.write(f"epoch {epoch + 1}/{reg.epochs}  loss {loss / n:.4f}  "
                        f"{config.selection} BAC {sel_bac:.4f}  {n / loop_seconds:,.0f} img/s")
         save_verified({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                       "state": copy.deepcopy(state)}, checkpoint)
+                       "state": copy.deepcopy(state), "network": network_fingerprint(config)}, checkpoint)
         if stop_after_epoch is not None and epoch + 1 == stop_after_epoch and epoch + 1 < reg.epochs:
             raise Interrupted(f"stopped after epoch {epoch + 1} as asked")
     return TrainResult(state["best_state"], state["best_epoch"], state["best_bac"], state["history"],
                        state["seconds"], state["images"] / max(state["loop_seconds"], 1e-9))
 
 
-def evaluate(model: Net, data: RunData, device=None) -> dict:
-    """BAC and per-class accuracy on the (clean, un-augmented) train, val and test sets."""
+def evaluate(model: Net, data: RunData, device=None, only: tuple = ("train", "test", "val")) -> dict:
+    """BAC and per-class accuracy on the (clean, un-augmented) train, val and test sets (those
+    of them in `only`)."""
     device = pick_device(device)
     model = model.to(device)
     out = {}
@@ -269,6 +291,8 @@ def evaluate(model: Net, data: RunData, device=None) -> dict:
     if data.x_val is not None:
         splits["val"] = (data.x_val, data.y_val)
     for name, (x, y) in splits.items():
+        if name not in only:
+            continue
         pred = predict(model, x, data.spec, device).argmax(1).numpy()
         out[f"{name}_bac"] = balanced_accuracy(y.numpy(), pred, data.num_classes)
         out[f"{name}_class_acc"] = per_class_accuracy(y.numpy(), pred, data.num_classes).tolist()

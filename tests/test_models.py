@@ -27,3 +27,16 @@ def test_resnet_sizes_match_he_et_al():
     assert params(build_model("resnet56", 3, 10)) == pytest.approx(0.85e6, rel=0.02)
     blocks = lambda m: len(m.extractor.blocks)  # noqa: E731
     assert blocks(build_model("resnet32", 3, 10)) == 15 and blocks(build_model("resnet56", 3, 10)) == 27
+
+
+def test_the_network_fingerprint_sees_code_and_structure_not_comments():
+    from fraglib.models import _code_tokens, fingerprint
+    code = 'class A:\n    """Doc."""\n    def f(self, x):  # a comment\n        return x * 2\n'
+    same = 'class A:\n    """Another doc."""\n\n    def f(self, x):\n        # moved comment\n        return x*2\n'
+    other = 'class A:\n    """Doc."""\n    def f(self, x):\n        return x * 3\n'
+    assert _code_tokens(code) == _code_tokens(same) != _code_tokens(other)
+    small = build_model("smallnet", 1, 10)
+    assert fingerprint(small) == fingerprint(build_model("smallnet", 1, 10))       # weights aside
+    small.extractor.body[0].stride = (1, 1)                                          # same shapes
+    assert fingerprint(small) != fingerprint(build_model("smallnet", 1, 10))
+    assert fingerprint(build_model("smallnet", 1, 10, cosine_head=True)) != fingerprint(build_model("smallnet", 1, 10))

@@ -334,6 +334,70 @@ def test_a_checkpoint_from_a_changed_network_restarts_with_one_line(store, share
     assert run.metrics["model_sha256"] == shared_store.get(tiny(), progress=False).metrics["model_sha256"]
 
 
+def _another_stride(monkeypatch):
+    """As if models.py's first convolution had lost its stride since the run was trained: the same
+    parameter shapes, another function (what the quick profile's net went through)."""
+    import fraglib.train as T
+    build = T.build_model
+
+    def edited(*a, **k):
+        model = build(*a, **k)
+        model.extractor.body[0].stride = (1, 1)
+        return model
+
+    monkeypatch.setattr(T, "build_model", edited)
+    T._fingerprint.cache_clear()     # the caller clears it again once the edit is undone
+    return T
+
+
+def test_a_run_of_another_networks_code_is_set_aside_and_trained_again(done, monkeypatch, capsys):
+    """Probe: seed 0's runs, trained before the quick net's first convolutions were strided, were
+    loaded into the strided net by the next build (same parameter shapes) and evaluated as if
+    current: one run, two test BACs (70.6 and 73.3) in the same book."""
+    store, folder = done
+    model, before = sha256(folder / "model.pt"), read_json(folder / "metrics.json")["network"]
+    T = _another_stride(monkeypatch)
+    try:
+        assert not store.is_complete(tiny())                        # not handed out as it stands
+        run = store.get(tiny(), progress=True)
+        out = capsys.readouterr().out
+        assert "trained by another version of the network" in out and "training" in out
+        aside = [p for p in folder.parent.iterdir() if ".other-network-" in p.name]
+        assert len(aside) == 1 and sha256(aside[0] / "model.pt") == model      # moved, not deleted
+        assert run.metrics["network"] == T.network_fingerprint(tiny()) != before and store.is_complete(tiny())
+    finally:
+        monkeypatch.undo()
+        T._fingerprint.cache_clear()
+
+
+def test_a_run_that_recorded_no_network_is_checked_and_kept(done, monkeypatch, capsys):
+    """Runs trained before runs recorded their network: kept when today's network gives their
+    recorded test BAC from their weights."""
+    store, folder = done
+    for name in ("metrics.json", "history.json"):
+        record = read_json(folder / name)
+        (record["summary"] if "summary" in record else record).pop("network")
+        write_json(record, folder / name)
+    assert not store.is_complete(tiny())
+    no_training(monkeypatch)
+    run = store.get(tiny(), progress=True)
+    assert "checked" in capsys.readouterr().out and store.is_complete(tiny())
+    assert read_json(folder / "history.json")["summary"]["network"] == run.metrics["network"]
+
+
+def test_a_checkpoint_of_another_networks_code_is_not_resumed(store, monkeypatch, capsys):
+    with pytest.raises(Interrupted):
+        store.get(tiny(), progress=False, stop_after_epoch=1)
+    T = _another_stride(monkeypatch)
+    try:
+        with pytest.raises(Interrupted):
+            store.get(tiny(), progress=False, stop_after_epoch=1)
+        assert "another version of the network" in capsys.readouterr().out
+    finally:
+        monkeypatch.undo()
+        T._fingerprint.cache_clear()
+
+
 # -- static files and temporaries ----------------------------------------------------------------------
 def test_a_truncated_vega_bundle_is_written_again(tmp_path):
     """Probe: a truncated vega-bundle.js was reused, and every chart silently stopped drawing."""

@@ -7,18 +7,15 @@ such that logits = (fe' * W').sum(-1) + b exactly as the head computes them (DES
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import inspect
-import io
-import textwrap
-import tokenize
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import MODELS, check_choice
+from .fileio import code_tokens
 
 
 class BasicBlock(nn.Module):
@@ -167,21 +164,6 @@ def fingerprint(model: nn.Module) -> str:
     parts = [repr(model)]
     for cls in sorted({type(m) for m in model.modules()}, key=lambda c: c.__qualname__):
         if cls.__module__ == __name__:
-            parts.append(_code_tokens(inspect.getsource(cls)))
+            parts.append(code_tokens(inspect.getsource(cls)))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
-
-def _code_tokens(source: str) -> str:
-    """A class's source as its tokens, without comments, docstrings or layout."""
-    source = textwrap.dedent(source)
-    docstrings = set()
-    for node in ast.walk(ast.parse(source)):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            docstrings.add((body[0].lineno, body[0].col_offset))
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-            tokenize.ENDMARKER}
-    return " ".join(t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                    if t.type not in skip and not (t.type == tokenize.STRING and t.start in docstrings))

@@ -7,8 +7,10 @@
         history.json      one entry per epoch, and the training's summary (with model.pt's sha256)
         metrics.json      BAC, per-class accuracy, timing, the history again; written last, with
                           the sha256 of model.pt and of embeddings.npz
-        embeddings.npz    fe / logits / W / b (written on first use, see embed.py)
-        derived/<name>.json   analyses that cost time (RQ1's re-trained head, EOS), keyed
+        embeddings.npz    fe / logits / W / b (written on first use, see embed.py; again after an
+                          edit to the code that extracts them)
+        derived/<name>.json   analyses that cost time (RQ1's re-trained head, EOS), keyed (by
+                          their options and the code that computes them)
 
 Nothing is trusted unverified (fileio.py): the JSON files carry a digest of their content, the
 checkpoint a digest header, model.pt and embeddings.npz are checked against the sha256 that
@@ -42,7 +44,7 @@ from . import __version__
 from .config import RunConfig
 from .data import RunData, make_run_data
 from .embed import Embeddings, extract
-from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, write_json
+from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, source_digest, write_json
 from .device import pick_device
 from .train import evaluate, network_fingerprint, new_model, train
 
@@ -127,16 +129,18 @@ class Run:
         return model.to(pick_device(device)).eval()
 
     def _embeddings_ok(self) -> bool:
-        path = self.folder / "embeddings.npz"
-        return path.exists() and self.metrics.get("embeddings_sha256") == sha256(path)
+        path, metrics = self.folder / "embeddings.npz", self.metrics
+        return (path.exists() and metrics.get("embeddings_sha256") == sha256(path)
+                and metrics.get("embeddings_code") == source_digest("embed"))
 
     def embeddings(self, device=None) -> Embeddings:
-        """fe / logits / W / b of this run (extracted into embeddings.npz on first use)."""
+        """fe / logits / W / b of this run (extracted into embeddings.npz on first use, and again
+        when the file is damaged or the code that extracts them has changed since)."""
         if not self._embeddings_ok():
             with locked(self.folder, f"the embeddings of {self.config.label()}"):
-                if not self._embeddings_ok():  # a damaged or missing file is extracted anew
+                if not self._embeddings_ok():
                     digest = extract(self.model(device), self.data, self.folder / "embeddings.npz", device)
-                    self.update_metrics(embeddings_sha256=digest)
+                    self.update_metrics(embeddings_sha256=digest, embeddings_code=source_digest("embed"))
         return Embeddings.load(self.folder / "embeddings.npz")
 
     def derived(self, name: str, key: dict, compute):

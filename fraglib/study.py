@@ -28,6 +28,7 @@ from .bootstrap import RESAMPLES, pair_resamples
 from .claims import judge
 from .config import RUN_SETS, RunConfig, check_choice, whole_number
 from .extensions import procrustean_resamples
+from .fileio import source_digest
 from .figures import Analysis, Record
 from .paper import paper_figures
 from .questions import BY_ID, QUESTIONS, question
@@ -74,9 +75,27 @@ class RegimeCheck:
 
 
 def analyse(run: Run, analysis: Analysis, **options):
-    """One costly analysis of a run, computed once into its derived/<name>.json (keyed)."""
-    return run.derived(analysis.name, analysis.key(**options),
-                       lambda: analysis.compute(run.embeddings(), run.config.seed, **options))
+    """One costly analysis of a run, computed once into its derived/<name>.json, keyed by its
+    options and by the code that computes it (its module and every fraglib module that it imports,
+    `fileio.source_digest`): an edit to that code computes it again, an edit to a chapter does not."""
+    key = {**analysis.key(**options), "code": _code_of(analysis.compute)}
+    return run.derived(analysis.name, key, lambda: analysis.compute(run.embeddings(), run.config.seed, **options))
+
+
+def _code_of(function) -> str:
+    """`source_digest` of a fraglib function's module; a function defined elsewhere (a chapter, a
+    test), the digest of its own source."""
+    module = getattr(function, "__module__", "") or ""
+    if module.startswith("fraglib."):
+        return source_digest(module)
+    import hashlib
+    import inspect
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):   # no source to read (defined at a prompt): its bytecode
+        code = getattr(function, "__code__", None)
+        source = f"{code.co_code.hex()} {code.co_names}" if code else type(function).__qualname__
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def prepare(config: dict, store_root: str, device: str | None = None, analyses=()) -> str:

@@ -451,3 +451,16 @@ def test_main_reports_an_interrupt_as_one_line(monkeypatch, capsys):
     monkeypatch.setattr(fraglib.runs.RunStore, "get", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
     assert main(["train", "--profile", "tiny", "--quiet"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_embeddings_are_extracted_again_once_the_code_that_extracts_them_changes(done, monkeypatch):
+    store, _ = done
+    run = store.get(tiny(), train_if_missing=False)
+    run.embeddings()
+    calls, real = [], R.extract
+    monkeypatch.setattr(R, "extract", lambda *a, **k: calls.append(1) or real(*a, **k))
+    run.embeddings()
+    assert not calls                                           # stored, same code: read
+    monkeypatch.setattr(R, "source_digest", lambda module: "edited")
+    run.embeddings()
+    assert calls == [1] and run.metrics["embeddings_code"] == "edited"

@@ -6,7 +6,7 @@ import pytest
 from fraglib.claims import OUTSIDE, sentence
 from fraglib.config import pair_configs
 from fraglib.questions import QUESTIONS
-from fraglib.study import REGIME_MIN_TRAIN_ACC, RegimeCheck, Study
+from fraglib.study import REGIME_MIN_TRAIN_ACC, RegimeCheck, Study, analyse
 
 
 def study_configs(*args, **kw):
@@ -70,3 +70,41 @@ def test_runs_outside_the_regime_get_no_verdict_on_the_paper(shared_store):
         study.figures("RQ8")
     with pytest.raises(ValueError, match="reads a ladder study"):
         study.figures("COLLAPSE")
+
+
+def test_a_derived_analysis_is_computed_again_once_its_code_changes(done, monkeypatch):
+    """Probe: derived/<name>.json was keyed by options alone: an edit to eos.py or heads.py left
+    the book reading the value the old code computed."""
+    import fraglib.study as S
+    from fraglib.figures import Analysis
+    from .helpers import tiny
+    store, _ = done
+    run = store.get(tiny(), train_if_missing=False)
+    calls = []
+    probe = Analysis("probe", "imbalanced", lambda emb, seed, **_: calls.append(seed) or len(calls), lambda **_: {})
+    assert analyse(run, probe) == analyse(run, probe) == 1 and len(calls) == 1      # cached
+    monkeypatch.setattr(S, "_code_of", lambda function: "edited")
+    assert analyse(run, probe) == 2                                                 # computed again
+
+
+def test_the_source_digest_follows_imports_and_ignores_comments(tmp_path, monkeypatch):
+    import shutil
+    import fraglib.fileio as F
+    package = tmp_path / "fraglib"
+    shutil.copytree(F.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(F, "PACKAGE", package)
+
+    def digest():
+        F.source_digest.cache_clear()
+        return F.source_digest("fraglib.extensions")
+
+    try:
+        before = digest()
+        heads = package / "heads.py"                       # imported by eos, which extensions imports
+        heads.write_text(heads.read_text() + "\n# a comment\n")
+        assert digest() == before
+        heads.write_text(heads.read_text() + "\nEXTRA = 1\n")
+        assert digest() != before
+    finally:
+        monkeypatch.undo()
+        F.source_digest.cache_clear()

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from .config import (DATASETS, FULL_PER_CLASS, SPECS, DatasetSpec, RunConfig,  # noqa: F401 (facts re-exported)
                      check_choice, imbalance_counts, max_valid_ratio, source_per_class)
-from .fileio import Damaged, clean_temporaries, load_verified, save_verified
+from .fileio import Damaged, clean_temporaries, load_verified, save_verified, source_digest
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -176,15 +176,17 @@ def load_source(name: str, train: bool, root: Path | None = None) -> tuple[torch
     cache = root / "prepared" / f"{name}-{'train' if train else 'test'}.pt"
     if cache.parent.is_dir():  # what a writer killed mid-write left (a live writer's file is kept)
         clean_temporaries(cache.parent)
+    code = source_digest("data")   # the code that prepared it: an edit to it (a crop, a draw) prepares again
     if cache.exists():
         try:  # digest-checked: a damaged cache is rebuilt from the source, never trusted
             blob = load_verified(cache)
-            return blob["x"], blob["y"]
-        except (Damaged, OSError, KeyError, TypeError):
+            if blob.get("code") == code:
+                return blob["x"], blob["y"]
+        except (Damaged, OSError, KeyError, TypeError, AttributeError):
             cache.unlink(missing_ok=True)
     x, y = _SOURCES[name](root, train)
     try:
-        save_verified({"x": x, "y": y}, cache)
+        save_verified({"x": x, "y": y, "code": code}, cache)
     except OSError as e:
         raise DataFolderError(f"cannot write the prepared data {cache} ({e.strerror}). Fix: give a writable "
                               f"data folder with FRAGLIB_DATA") from e

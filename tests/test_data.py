@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from fraglib.fileio import load_verified
+from fraglib.fileio import load_verified, save_verified
 
 import fraglib.data as D
 from fraglib.config import RunConfig
@@ -120,6 +120,18 @@ def test_damaged_prepared_cache_is_rebuilt(tmp_path, monkeypatch):
     cache.write_bytes(bytes(blob))
     x2, _ = D.load_source("fashion-mnist", True, tmp_path / "root")
     assert torch.equal(x2, x) and load_verified(cache)["x"].shape == x.shape
+
+
+def test_the_prepared_cache_follows_the_code_that_prepared_it(tmp_path, monkeypatch):
+    """A cache prepared by other code (a crop or a draw edited in data.py) is prepared again, not
+    loaded: CelebA's 64-pixel cache would otherwise feed a network after `size` became 32."""
+    make_fashion_gz(tmp_path / "debian", 2, 1)
+    monkeypatch.setenv("FRAGLIB_FASHION_MNIST_DIR", str(tmp_path / "debian"))
+    cache = tmp_path / "root" / "prepared" / "fashion-mnist-train.pt"
+    x, y = D.load_source("fashion-mnist", True, tmp_path / "root")
+    save_verified({"x": x[:5], "y": y[:5], "code": "older code"}, cache)
+    again, _ = D.load_source("fashion-mnist", True, tmp_path / "root")
+    assert torch.equal(again, x) and load_verified(cache)["code"] == D.source_digest("data")
 
 
 def test_a_truncated_idx_file_is_named_and_extracted_again(tmp_path, monkeypatch, capsys):

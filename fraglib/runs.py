@@ -256,9 +256,10 @@ class RunStore:
             say(f"history.json of {config.label()} was damaged: written again from metrics.json")
         elif history is not None and _summary(history).get("model_sha256") == model and (
                 metrics is None or metrics.get("model_sha256") != model):
-            if "network" not in history["summary"]:   # its test BAC, the network check, is lost with it
-                return self._set_aside(folder, "metrics.json is damaged, and history.json, written before runs "
-                                               "recorded their network, cannot vouch that model.pt fits today's "
+            if history["summary"].get("network") != network_fingerprint(config):
+                # the test BAC recorded at training, which the network check needs, is lost with it
+                return self._set_aside(folder, "metrics.json is damaged, and history.json names another version of "
+                                               "the network (or none): nothing can check that model.pt fits today's "
                                                "network", "unchecked")
             data = make_run_data(config, self.data_root)
             net = new_model(config, data)

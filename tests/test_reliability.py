@@ -385,6 +385,19 @@ def test_a_run_that_recorded_no_network_is_checked_and_kept(done, monkeypatch, c
     assert read_json(folder / "history.json")["summary"]["network"] == run.metrics["network"]
 
 
+def test_a_damaged_metrics_file_is_not_rebuilt_by_another_network(done, capsys):
+    """metrics.json rebuilt by today's network would hold today's test BAC, and the network check
+    would then pass whatever the weights: a run whose history names another network is set aside."""
+    store, folder = done
+    history = read_json(folder / "history.json")
+    history["summary"]["network"] = "an older network"
+    write_json(history, folder / "history.json")
+    (folder / "metrics.json").write_text("{")
+    store.get(tiny(), progress=True)
+    assert "names another version of the network" in capsys.readouterr().out
+    assert [p for p in folder.parent.iterdir() if ".unchecked-" in p.name] and store.is_complete(tiny())
+
+
 def test_a_checkpoint_of_another_networks_code_is_not_resumed(store, monkeypatch, capsys):
     with pytest.raises(Interrupted):
         store.get(tiny(), progress=False, stop_after_epoch=1)

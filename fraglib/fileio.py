@@ -281,17 +281,21 @@ def code_tokens(source: str) -> str:
 PACKAGE = Path(__file__).resolve().parent
 
 
-def package_imports(module: str) -> set[str]:
-    """The fraglib modules that fraglib module `module` imports, anywhere in it."""
-    out = set()
-    for node in ast.walk(ast.parse((PACKAGE / f"{module}.py").read_text())):
+def package_imports(path: Path) -> dict[str, int]:
+    """The fraglib modules a Python file imports (anywhere in it, function bodies too), each with
+    the line of its first import."""
+    out = {}
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        names = []
         if isinstance(node, ast.ImportFrom) and node.level == 1:
-            out |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+            names = [node.module.split(".")[0]] if node.module else [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("fraglib."):
-            out.add(node.module.split(".")[1])
+            names = [node.module.split(".")[1]]
         elif isinstance(node, ast.Import):
-            out |= {a.name.split(".")[1] for a in node.names if a.name.startswith("fraglib.")}
-    return {m for m in out if (PACKAGE / f"{m}.py").exists()}
+            names = [a.name.split(".")[1] for a in node.names if a.name.startswith("fraglib.")]
+        for name in names:
+            out.setdefault(name, node.lineno)
+    return out
 
 
 @lru_cache(maxsize=None)
@@ -305,7 +309,7 @@ def source_digest(module: str) -> str:
         m = todo.pop()
         if m not in seen:
             seen.add(m)
-            todo.extend(package_imports(m) - seen)
+            todo.extend(i for i in package_imports(PACKAGE / f"{m}.py") if (PACKAGE / f"{i}.py").exists())
     h = hashlib.sha256()
     for m in sorted(seen):
         h.update(f"{m}\n{code_tokens((PACKAGE / f'{m}.py').read_text())}\n".encode())

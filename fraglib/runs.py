@@ -124,9 +124,7 @@ class Run:
         if _sha(path) != self.metrics["model_sha256"]:
             raise Damaged(path, "does not match the sha256 in metrics.json: ask the store for the run "
                                 "again (RunStore.get) to retrain it")
-        model = new_model(self.config, self.data)
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return model.to(pick_device(device)).eval()
+        return _stored_net(self.folder, self.config, self.data).to(pick_device(device)).eval()
 
     def _embeddings_ok(self) -> bool:
         path, metrics = self.folder / "embeddings.npz", self.metrics
@@ -262,8 +260,7 @@ class RunStore:
                                                "the network (or none): nothing can check that model.pt fits today's "
                                                "network", "unchecked")
             data = make_run_data(config, self.data_root)
-            net = new_model(config, data)
-            net.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+            net = _stored_net(folder, config, data)
             rebuilt = {**history["summary"], **evaluate(net, data, device), "history": history["epochs"]}
             if _embeddings_intact(folder / "embeddings.npz"):
                 rebuilt["embeddings_sha256"] = sha256(folder / "embeddings.npz")
@@ -280,9 +277,8 @@ class RunStore:
         if metrics.get("network") == today:
             return None
         data = make_run_data(config, self.data_root)
-        net = new_model(config, data)
         try:
-            net.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+            net = _stored_net(folder, config, data)
         except RuntimeError as e:
             return self._set_aside(folder, f"model.pt does not fit today's network (models.py changed since it was "
                                            f"trained: {str(e).splitlines()[0][:100]})", "other-network")
@@ -371,6 +367,14 @@ SUMMARY = ("best_epoch", "best_val_bac", "best_test_bac", "selection", "train_se
 # (the same weights on another thread count or CPU kind flip a few test images; a changed network
 # moves it by points)
 NETWORK_TOLERANCE = 0.002
+
+
+def _stored_net(folder: Path, config: RunConfig, data: RunData):
+    """model.pt's weights in today's network for `config`, on the CPU (RuntimeError when they do
+    not fit it); whoever calls it has checked model.pt against its records."""
+    net = new_model(config, data)
+    net.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+    return net
 
 
 def _summary(record: dict) -> dict:

@@ -2,8 +2,9 @@
 imports included). The floors are the architecture; a new module takes a floor here."""
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from fraglib.fileio import package_imports
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fraglib"
 
@@ -26,22 +27,6 @@ FLOORS = [
 ]
 
 
-def imports_of(path: Path) -> dict[str, int]:
-    """The fraglib modules a module imports (anywhere in it, function bodies too), with a line."""
-    out = {}
-    for node in ast.walk(ast.parse(path.read_text())):
-        names = []
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            names = [node.module.split(".")[0]] if node.module else [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("fraglib."):
-            names = [node.module.split(".")[1]]
-        elif isinstance(node, ast.Import):
-            names = [a.name.split(".")[1] for a in node.names if a.name.startswith("fraglib.")]
-        for name in names:
-            out.setdefault(name, node.lineno)
-    return out
-
-
 def test_every_module_has_a_floor():
     modules = {p.stem for p in PACKAGE.glob("*.py")}
     placed = set().union(*FLOORS)
@@ -51,7 +36,7 @@ def test_every_module_has_a_floor():
 def test_imports_only_run_down():
     floor = {m: i for i, ms in enumerate(FLOORS) for m in ms}
     up = [f"fraglib/{p.name}:{line} imports {name} (floor {floor[name]} >= its own {floor[p.stem]})"
-          for p in sorted(PACKAGE.glob("*.py")) for name, line in imports_of(p).items()
+          for p in sorted(PACKAGE.glob("*.py")) for name, line in package_imports(p).items()
           if name in floor and name != p.stem and floor[name] >= floor[p.stem]]
     assert not up, "\n".join(up)
 
@@ -60,4 +45,4 @@ def test_an_import_inside_a_function_is_seen(tmp_path):
     """The walk sees an import inside a function body (the kind that hid two cycles before)."""
     path = tmp_path / "probe.py"
     path.write_text("def f():\n    from .study import Study\n    return Study\n")
-    assert imports_of(path) == {"study": 2}
+    assert package_imports(path) == {"study": 2}

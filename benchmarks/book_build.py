@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 def machine() -> list[str]:
     import torch
 
-    from fraglib.book import cores
+    from fraglib.executors import cores
     from fraglib.device import native_bf16, resolve_precision
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = re.search(r"model name\s*:\s*(.*)", info)
@@ -56,7 +56,7 @@ def book(root: Path, env: dict, *args) -> tuple[float, str]:
 
 def regime_lines(runs_root: Path) -> list[str]:
     from fraglib.runs import RunStore
-    from fraglib.study import RegimeCheck
+    from fraglib.verdicts import RegimeCheck
     out = []
     for run in sorted(RunStore(runs_root).runs(), key=lambda r: r.config.label()):
         m, reg = run.metrics, RegimeCheck.of(run.metrics)

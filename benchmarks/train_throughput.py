@@ -37,7 +37,7 @@ from torchvision import transforms
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from book_build import machine  # noqa: E402
 
-from fraglib.book import cores  # noqa: E402
+from fraglib.executors import cores  # noqa: E402
 from fraglib.config import RunConfig  # noqa: E402
 from fraglib.device import autocast, resolve_precision  # noqa: E402
 from fraglib.data import make_run_data  # noqa: E402

@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from . import charts, claims
-from .config import MATRIX, BadInput, check_choice, whole_number
+from . import charts, claims, verdicts
+from .bootstrap import LEVEL, RESAMPLES
+from .config import BadInput, whole_number
+from .plan import studies_of
 from .questions import QUESTIONS, question
 from .study import Study
 
@@ -45,8 +47,8 @@ def _one_line_errors() -> None:
 _one_line_errors()
 
 
-def _study(q: str, dataset: str, loss: str, imbalance_ratio: float, profile: str, seed: int) -> Study:
-    return Study(dataset, loss, imbalance_ratio, profile, seed, progress=False, runs=question(q).runs)
+def _study(q: str, dataset: str, loss: str, imbalance_ratio: float, profile: str, seed: int, seeds: int = 1) -> Study:
+    return Study(dataset, loss, imbalance_ratio, profile, seed, progress=False, runs=question(q).runs, seeds=seeds)
 
 
 def open(q: str, dataset: str, loss: str = "ce", imbalance_ratio: float = 100, profile: str = "quick",
@@ -55,11 +57,30 @@ def open(q: str, dataset: str, loss: str = "ce", imbalance_ratio: float = 100, p
     runs, their BAC and whether they are in the regime (glued as `regime` for the prose). Every
     parameter is validated before anything trains."""
     from IPython.display import display
-    whole_number("seeds", seeds, minimum=1)
     charts.use_book_renderer()
-    study = _study(q, dataset, loss, imbalance_ratio, profile, seed)
+    study = _study(q, dataset, loss, imbalance_ratio, profile, seed, seeds)
+    glue_constants(q)
     display(configuration(study))
     return study
+
+
+def constants(q: str | None = None) -> dict:
+    """The method's numbers a page's prose may quote, from the code that uses them: the interval's
+    level, the resamples, the agreement level, the regime rule, and the question's own
+    (`Question.constants`: K values, coverage levels, ladders, Procrustean settings ...)."""
+    out = {"level": f"{100 * LEVEL:g}%", "resamples": f"{RESAMPLES:,}", "agree": f"{100 * verdicts.AGREE:g}%",
+           "regime_min": f"{100 * verdicts.REGIME_MIN_TRAIN_ACC:g}%", "regime_small": verdicts.REGIME_SMALL_CLASS,
+           "regime_rule": verdicts.REGIME_RULE}
+    if q:
+        out.update(question(q).constants)
+    return out
+
+
+def glue_constants(q: str | None = None) -> None:
+    """Glue `constants(q)` for the prose as `c_<name>` ({glue:md}`c_level`)."""
+    from myst_nb import glue
+    for name, value in constants(q).items():
+        glue(f"c_{name}", Markdown(str(value)), display=False)
 
 
 def configuration(study: Study):
@@ -91,7 +112,7 @@ def headline(study: Study, q: str, **options):
     paper's, with `paper_source` saying where it comes from)."""
     from myst_nb import glue
     figs = study.figures(q, **options)
-    paper, label = study.paper(figs)
+    paper, label = study.paper(figs, q)
     for name, value in figs.scalars().items():
         glue_number(name, value)
     for name, value in paper.scalars().items():
@@ -128,13 +149,13 @@ def paper_bars(study: Study, figs, rows: dict[str, str], y_title: str):
     return charts.paper_bars(figs, paper, label, rows, y_title)
 
 
-def verdict(study: Study, q: str, seeds: int = 1):
-    """The claims of one question: glue the verdict sentence, return the table; with seeds > 1,
-    also the count of seeds 0 .. seeds-1 in which each claim holds (glued as `verdict_seeds`,
-    shown under the table)."""
+def verdict(study: Study, q: str):
+    """The claims of one question: glue the verdict sentence, return the table; with the study's
+    seeds > 1, also in how many of seeds 0 .. seeds-1 each claim holds (`Study.over_seeds`, the one
+    rule every page reads; glued as `verdict_seeds`, shown under the table)."""
     from IPython.display import display
     from myst_nb import glue
-    seeds = whole_number("seeds", seeds, minimum=1)
+    seeds = study.seeds
     checks = study.claims(q)
     glue("verdict", Markdown(claims.sentence(checks)), display=False)
     if seeds <= 1:
@@ -143,7 +164,7 @@ def verdict(study: Study, q: str, seeds: int = 1):
                                        f"networks."), display=False)
         return claims.table(checks)
     display(claims.table(checks))
-    per_seed = {s: (checks if s == study.seed else study.with_seed(s).claims(q)) for s in range(seeds)}
+    per_seed = study.claims_per_seed(q)
     glue("verdict_seeds", Markdown(f"The second table counts each claim over seeds 0 to {seeds - 1}, each a "
                                    f"network trained anew: a claim that holds in one seed only is a property "
                                    f"of that network, not of imbalanced training."), display=False)
@@ -153,37 +174,36 @@ def verdict(study: Study, q: str, seeds: int = 1):
 def per_run(balanced, imbalanced, figures=None, names: tuple[str, str] | None = None, **columns) -> pd.DataFrame:
     """A long frame of one per-class array for each run, tagged by model (for faceted charts);
     with `figures` and the two arrays' field `names`, their 95% bootstrap intervals (lo, hi)."""
-    frames = []
-    for i, (model, values) in enumerate((("balanced-trained", balanced), ("imbalanced-trained", imbalanced))):
+    def frame(model, values):
         values = np.asarray(values, dtype=float)
-        lo_hi = figures.interval(names[i]) if figures is not None and names else None
+        name = dict(zip(charts.MODELS, names or ())).get(model)
+        lo_hi = figures.interval(name) if figures is not None and name else None
         lo, hi = (np.nan, np.nan) if lo_hi is None else lo_hi
-        frames.append(pd.DataFrame({"class": range(len(values)), "value": values, "model": model,
-                                    "lo": lo, "hi": hi, **columns}))
-    return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame({"class": range(len(values)), "value": values, "model": model, "lo": lo, "hi": hi,
+                             **columns})
+    return charts.per_model(frame, balanced, imbalanced)
 
 
 # -- pages over the whole matrix: the summary and the per-question comparisons ----------------------
-def studies(q: str, profile: str, seed: int = 0) -> dict[str, Study]:
-    """Every study of one question on a profile, by label: one per configuration of the matrix
-    ("dataset · loss · ratio:1"), or the one study of a profile-scope question (by dataset)."""
-    check_choice("profile", profile, tuple(MATRIX))
+def studies(q: str, profile: str, seed: int = 0, seeds: int = 1) -> dict[str, Study]:
+    """Every study of one question on a profile, by label (`plan.studies_of`): one per
+    configuration of the matrix ("dataset · loss · ratio:1"), or the one study of a profile-scope
+    question (by dataset)."""
     row = question(q)
     charts.use_book_renderer()
-    if row.scope == "profile":
-        dataset, _, ratio = MATRIX[profile][0]
-        return {dataset: _study(row.id, dataset, "ce", ratio, profile, seed)}
-    return {f"{d} · {l} · {r:g}:1": _study(row.id, d, l, r, profile, seed) for d, l, r in MATRIX[profile]}
+    by = studies_of(row, profile)
+    label = (lambda c: c.dataset) if row.scope == "profile" else (lambda c: c.label)
+    return {label(c): _study(row.id, c.dataset, c.loss, c.ratio, profile, seed, seeds) for c in by}
 
 
-def links(q: str, by_label: dict[str, Study]):
+def links(q: str, profile: str):
     """Links to the configuration pages of one question (they sit beside this page)."""
-    items = [f"- [{label}]({s.dataset}-{s.loss}.ipynb)" for label, s in by_label.items()]
+    items = [f"- [{c.label}]({c.page_name}.ipynb)" for c in studies_of(question(q), profile)]
     return Markdown(f"The configurations of {question(q).id}:\n\n" + "\n".join(items))
 
 
 def key_figure(q: str, by_label: dict[str, Study]):
-    """The question's key figure (questions.KeyFigure) with every configuration in it, glued as
+    """The question's key figure (figures.KeyFigure) with every configuration in it, glued as
     `key-figure` (the comparison page's `{glue:figure}`), its caption as `key_caption`."""
     from myst_nb import glue
     row = question(q)
@@ -191,67 +211,60 @@ def key_figure(q: str, by_label: dict[str, Study]):
     glue("key_caption", Markdown(row.key_figure.caption), display=False)
 
 
-def seed_counts(by_seed: list[Study], q: str | None = None) -> list[str]:
-    """For each claim of `q` (or of every question of the study's kind), in how many of the
-    studies (one per seed) it holds."""
-    per_seed = [s.claims(q) for s in by_seed]
-    return [f"{sum(ps[i].verdict == claims.HOLDS for ps in per_seed)} of {len(by_seed)}"
-            for i in range(len(per_seed[0]))]
+def claim_rows(q: str, by_label: dict[str, Study]) -> list[dict]:
+    """Every check of one question, one row per claim and configuration: seed 0's verdict, and in
+    how many of the studies' seeds the claim holds (`Study.over_seeds`: the one rule)."""
+    rows = []
+    for label, s in by_label.items():
+        held = s.over_seeds(q)
+        for i, c in enumerate(s.claims(q)):
+            rows.append(dict(c.row(), configuration=label, **{"holds in (seeds)": held[i]}))
+    return rows
 
 
-def verdict_rows(q: str, by_label: dict[str, Study], seeds: int = 1):
+def verdict_rows(q: str, by_label: dict[str, Study]):
     """Every verdict row of one question, one block per configuration (and with seeds > 1, in how
     many seeds each holds)."""
     from myst_nb import glue
-    seeds = whole_number("seeds", seeds, minimum=1)
-    rows = []
-    for label, s in by_label.items():
-        held = seed_counts([s.with_seed(k) for k in range(seeds)], q) if seeds > 1 else None
-        for i, c in enumerate(s.claims(q)):
-            rows.append(dict(c.row(), configuration=label, **({"holds in (seeds)": held[i]} if held else {})))
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(claim_rows(q, by_label))
     counts = df.verdict.value_counts()
     glue("verdict_count", Markdown(", ".join(f"**{n}** {v}" for v, n in counts.items())
                                    + f" (of {len(df)} checks)."), display=False)
     cols = ["configuration", "claim", "paper", "ours", "resamples holding", "verdict"]
+    seeds = next(iter(by_label.values())).seeds
     return df[cols + (["holds in (seeds)"] if seeds > 1 else [])].style.hide(axis="index")
 
 
 def all_claims(profile: str, seed: int = 0, seeds: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every claim of every question on the summary (the extensions included) for every
     configuration, and one row per study: its runs' test BAC and whether they are in the regime.
-    Each claim carries its stability (`holds in (seeds)`: in how many of seeds 0 .. seeds-1 it
-    holds) and the digests of the runs it read, for the ledger. With seeds > 1, BAC as mean and
-    spread over the seeds."""
+    Each claim carries its stability (`holds in (seeds)`, the one rule) and the digests of the
+    runs it read, for the ledger. With seeds > 1, BAC as mean and spread over the seeds."""
     seeds = whole_number("seeds", seeds, minimum=1)
     rows, runs = [], []
     for row in (r for r in QUESTIONS if r.on_summary):
-        for label, study in studies(row.id, profile, seed).items():
-            by_seed = [study.with_seed(s) for s in range(seeds)]   # read once
-            per_seed = [s.claims(row.id) for s in by_seed]
+        for label, study in studies(row.id, profile, seed, seeds).items():
+            by_seed = study.per_seed()
             digests = ";".join(f"seed {s.seed} {name}:{run.metrics['model_sha256'][:16]}"
                                for s in by_seed for name, run in s.runs.items())
-            for i, c in enumerate(per_seed[0]):
-                rows.append(dict(c.row(), configuration=label, **{
-                    "holds in (seeds)": claims.stability([ps[i].verdict for ps in per_seed]),
-                    "seeds": f"0-{seeds - 1}" if seeds > 1 else "0", "runs": digests}))
-            runs.append(_bac_row(row.id, label, study, by_seed if seeds > 1 else None))
+            for r in claim_rows(row.id, {label: study}):
+                rows.append(dict(r, seeds=f"0-{seeds - 1}" if seeds > 1 else "0", runs=digests))
+            runs.append(_bac_row(label, study, by_seed if seeds > 1 else None))
     runs_df = pd.DataFrame(runs).drop_duplicates("study").set_index("study").style.format(precision=2, na_rep="–")
     return pd.DataFrame(rows), runs_df
 
 
 def summary_headline(allc: pd.DataFrame, seeds: int) -> None:
     """Glue the summary's headline (`headline`): what the voting checks say, the one-network rows
-    apart, the descriptive rows not counted, and with several seeds, how many hold in every seed."""
+    apart, the rows that do not vote, and with several seeds, how many hold in every seed; every
+    phrase from the table of verdict kinds."""
     from myst_nb import glue
-    k = claims.counts(allc.verdict)
-    voting = allc[~allc.verdict.isin([claims.DESCRIPTIVE, claims.OUTSIDE])]
-    text = f"Of **{len(voting)}** checks that vote, {claims.tally(k)}."
-    if k[claims.OUTSIDE]:
-        text += f" {k[claims.OUTSIDE]} come from runs outside the paper's regime and test nothing."
-    if k[claims.DESCRIPTIVE]:
-        text += (f" {k[claims.DESCRIPTIVE]} descriptive rows (raw counts and distances whose size-matched "
-                 f"control is the check) are shown and not counted.")
+    k = verdicts.counts(allc.verdict)
+    voting = allc[allc.verdict.map(lambda v: verdicts.kind(v).votes)]
+    text = f"Of **{len(voting)}** checks that vote, {verdicts.tally(k)}."
+    for x in verdicts.KINDS:
+        if not x.votes and k[x.name]:
+            text += f" {k[x.name]} {x.phrase} ({x.definition})."
     if seeds > 1:
         held = voting["holds in (seeds)"].str.extract(r"^(\d+) of")[0].astype(float)
         text += (f" Over {seeds} seeds (each a network trained anew on another draw of the images): "
@@ -263,6 +276,11 @@ def summary_headline(allc: pd.DataFrame, seeds: int) -> None:
     glue("headline", Markdown(text), display=False)
 
 
+def verdict_legend():
+    """The table of verdict kinds as the summary shows it."""
+    return pd.DataFrame(verdicts.legend()).style.hide(axis="index")
+
+
 def write_ledger(allc: pd.DataFrame, profile: str, folder=None) -> str:
     """Every check as a machine-readable ledger beside the summary page (claims-ledger.csv and
     .json): claim, configuration, seeds, the paper's figure, ours with its interval, verdict,
@@ -271,9 +289,10 @@ def write_ledger(allc: pd.DataFrame, profile: str, folder=None) -> str:
     import json
     from pathlib import Path
     from . import __version__
-    from .fileio import atomic_path, tree_digest
+    from .fileio import atomic_path
+    from .provenance import fraglib_digest
     folder = Path(folder) if folder else Path("book") / "runs" / profile
-    code = f"fraglib {__version__}, source {tree_digest(Path(__file__).parent, '*.py', __version__)[:16]}"
+    code = f"fraglib {__version__}, source {fraglib_digest(__version__)[:16]}"
     table = allc.assign(code=code)[["question", "claim", "configuration", "seeds", "paper", "ours",
                                     "resamples holding", "verdict", "holds in (seeds)", "runs", "code"]]
     with atomic_path(folder / "claims-ledger.csv") as tmp:
@@ -283,7 +302,7 @@ def write_ledger(allc: pd.DataFrame, profile: str, folder=None) -> str:
     return "claims-ledger.csv"
 
 
-def _bac_row(q: str, label: str, study: Study, by_seed) -> dict:
+def _bac_row(label: str, study: Study, by_seed) -> dict:
     """One row of the summary's run table: a study's runs' test BAC (mean ± sd over seeds) and
     whether they are in the regime."""
     row = {"study": f"{study.kind}: {label}"}

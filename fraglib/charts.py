@@ -68,6 +68,19 @@ def long_frame(matrix, row: str, col: str, value: str, **const) -> pd.DataFrame:
     return df
 
 
+MODELS = ("balanced-trained", "imbalanced-trained")
+
+
+def per_model(make, balanced, imbalanced) -> pd.DataFrame:
+    """The frames of both runs of a pair joined: `make(model, values)` gives one run's frame (or a
+    list of frames), `model` its name as the charts show it."""
+    frames = []
+    for model, values in zip(MODELS, (balanced, imbalanced)):
+        out = make(model, values)
+        frames.extend(out if isinstance(out, list) else [out])
+    return pd.concat(frames, ignore_index=True)
+
+
 # -- charts ------------------------------------------------------------------------------------
 
 def _with_error_bars(chart: alt.Chart, df: pd.DataFrame, x, color) -> alt.Chart:
@@ -169,18 +182,19 @@ def accuracy_frame(figs) -> pd.DataFrame:
     """Fig. 2's frame from an `RQ2`: per class, train and test accuracy (0-1) with their 95%
     bootstrap intervals (lo, hi), and n_c / n_max."""
     counts = np.asarray(figs.train_counts, dtype=float)
-    frames = []
-    for model, prefix in (("balanced-trained", "bal_"), ("imbalanced-trained", "")):
+
+    def frames(model, prefix):
+        out = []
         for split in ("train", "test"):
             name = f"{prefix}{split}_class_acc"
             values = np.asarray(getattr(figs, name)) / 100
             lo, hi = (np.asarray(v) / 100 for v in figs.interval(name)) if name in figs.boot else (np.nan, np.nan)
-            frames.append(pd.DataFrame({"class": range(len(values)), "value": values, "split": split,
-                                        "model": model, "lo": lo, "hi": hi}))
-        share = np.ones_like(counts) if model.startswith("balanced") else counts / counts.max()
-        frames.append(pd.DataFrame({"class": range(len(counts)), "value": share, "split": "n_c / n_max",
-                                    "model": model}))
-    return pd.concat(frames, ignore_index=True)
+            out.append(pd.DataFrame({"class": range(len(values)), "value": values, "split": split,
+                                     "model": model, "lo": lo, "hi": hi}))
+        share = np.ones_like(counts) if prefix else counts / counts.max()
+        return out + [pd.DataFrame({"class": range(len(counts)), "value": share, "split": "n_c / n_max",
+                                    "model": model})]
+    return per_model(frames, "bal_", "")
 
 
 def size_matched_frame(figs) -> pd.DataFrame:
@@ -200,20 +214,17 @@ def size_matched_frame(figs) -> pd.DataFrame:
 
 def coverage_frame(figs) -> pd.DataFrame:
     """Fig. 3's frame from an `RQ3`: class top-K coverage per class, K and model."""
-    frames = []
-    for model, cov in (("balanced-trained", figs.bal_class_coverage), ("imbalanced-trained", figs.class_coverage)):
+    def frames(model, cov):
         cov = np.asarray(cov)
-        for j, k in enumerate(figs.coverage_ks):
-            frames.append(pd.DataFrame({"class": range(len(cov)), "coverage": cov[:, j], "K": f"K={k}",
-                                        "model": model}))
-    return pd.concat(frames, ignore_index=True)
+        return [pd.DataFrame({"class": range(len(cov)), "coverage": cov[:, j], "K": f"K={k}", "model": model})
+                for j, k in enumerate(figs.coverage_ks)]
+    return per_model(frames, figs.bal_class_coverage, figs.class_coverage)
 
 
 def coverage_curve(figs, k_max: int = 24) -> alt.Chart:
     """Top-K coverage of all training predictions against K, both runs."""
-    frames = [pd.DataFrame({"K": range(1, len(c) + 1), "coverage": c, "model": m})
-              for m, c in (("balanced-trained", figs.bal_coverage_all), ("imbalanced-trained", figs.coverage_all))]
-    df = pd.concat(frames)
+    df = per_model(lambda m, c: pd.DataFrame({"K": range(1, len(c) + 1), "coverage": c, "model": m}),
+                   figs.bal_coverage_all, figs.coverage_all)
     return alt.Chart(df[df.K <= k_max]).mark_line(point=True).encode(
         x=alt.X("K:O"), y=alt.Y("coverage:Q", scale=alt.Scale(domain=[0, 1])), color="model:N",
         tooltip=["model", "K", alt.Tooltip("coverage:Q", format=".3f")]).properties(width=WIDTH - 120, height=220)
@@ -221,21 +232,18 @@ def coverage_curve(figs, k_max: int = 24) -> alt.Chart:
 
 def ranked_frame(balanced, imbalanced) -> pd.DataFrame:
     """(C, n) sorted per-class values of both runs as a long frame: class, rank (from 1), value, model."""
-    df = pd.concat([long_frame(balanced, "class", "rank", "value", model="balanced-trained"),
-                    long_frame(imbalanced, "class", "rank", "value", model="imbalanced-trained")])
+    df = per_model(lambda m, v: long_frame(v, "class", "rank", "value", model=m), balanced, imbalanced)
     df["rank"] += 1
     return df
 
 
 def share_frame(balanced, imbalanced) -> pd.DataFrame:
     """Fig. 6's frame: the share of the logit of each of the top ce, per class, rank and model."""
-    frames = []
-    for model, share in (("balanced-trained", balanced), ("imbalanced-trained", imbalanced)):
+    def frames(model, share):
         share = np.asarray(share)
-        for r in range(share.shape[1]):
-            frames.append(pd.DataFrame({"class": range(len(share)), "share": share[:, r], "rank": f"#{r + 1}",
-                                        "model": model}))
-    return pd.concat(frames, ignore_index=True)
+        return [pd.DataFrame({"class": range(len(share)), "share": share[:, r], "rank": f"#{r + 1}", "model": model})
+                for r in range(share.shape[1])]
+    return per_model(frames, balanced, imbalanced)
 
 
 def member_heatmap(figs) -> alt.Chart:
@@ -278,12 +286,16 @@ def sampler_results(figs):
 
 
 # -- the comparison pages: one key figure per research question, every configuration -------------
+def verdict_scale() -> alt.Scale:
+    """Every verdict kind its own colour, from the table of kinds (`verdicts.KINDS`)."""
+    from .verdicts import COLOURS, VERDICTS
+    return alt.Scale(domain=list(VERDICTS), range=list(COLOURS))
+
+
 def verdict_bars(allc: pd.DataFrame) -> alt.Chart:
-    from .claims import VERDICTS
     return alt.Chart(allc).mark_bar().encode(
         x=alt.X("count():Q", title="checks"), y=alt.Y("question:N"),
-        color=alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICTS),
-                                                     range=["#2ca02c", "#98df8a", "#ff7f0e", "#d62728", "#7f7f7f"])),
+        color=alt.Color("verdict:N", scale=verdict_scale()),
         row=alt.Row("configuration:N", title=None),
         tooltip=["configuration", "question", "claim", "paper", "ours", "verdict"]).properties(width=420, height=140)
 
@@ -312,7 +324,7 @@ def collapse_lines(figs) -> alt.Chart:
     """Minority Collapse along the ladder of ratios: the mean pairwise cosine among the minority
     classes' rows, among the majority's, and between the two groups, one panel per operand (W
     centred and raw, class-mean fe centred and raw)."""
-    from .extensions import LADDER_SERIES
+    from .rq.collapse import LADDER_SERIES
     order = [f"{r:g}:1" for r in figs.ratios]
     frames = [pd.DataFrame({"ratio": order, "cosine": figs.ladder[f"{series}:{group}"],
                             "classes": {"minority": "among the minority classes", "majority": "among the majority",

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from .config import (DATASETS, FULL_PER_CLASS, SPECS, DatasetSpec, RunConfig,  # noqa: F401 (facts re-exported)
                      check_choice, imbalance_counts, max_valid_ratio, source_per_class)
-from .fileio import Damaged, clean_temporaries, load_verified, save_verified, source_digest
+from .fileio import Damaged, clean_temporaries, load_verified, save_verified
+from .provenance import source_digest
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",

@@ -18,18 +18,14 @@ group), plus group read where the folder is group-readable.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import io
 import json
 import os
 import socket
 import tempfile
-import textwrap
 import time
-import tokenize
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 MAGIC = b"FRAGLIB-VERIFIED-1\n"
@@ -249,68 +245,3 @@ def ensure_file(path: Path, make, expected_sha256: str | None = None) -> Path:
     write_bytes(data, path)
     write_bytes(hashlib.sha256(data).hexdigest().encode(), side)
     return path
-
-
-def tree_digest(folder: Path, pattern: str = "*.py", salt: str = "") -> str:
-    """The sha256 of `salt` and every file matching `pattern` in `folder` (names and bytes): the
-    version of a body of code (fraglib's, for the page cache and the claims ledger)."""
-    h = hashlib.sha256(salt.encode())
-    for f in sorted(Path(folder).glob(pattern)):
-        h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()
-
-
-# -- digests of code: what a stored result was computed by ------------------------------------------
-def code_tokens(source: str) -> str:
-    """Python source as its tokens, without comments, docstrings or layout: two sources that
-    differ only there give the same text."""
-    source = textwrap.dedent(source)
-    docstrings = set()
-    for node in ast.walk(ast.parse(source)):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            docstrings.add((body[0].lineno, body[0].col_offset))
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-            tokenize.ENDMARKER}
-    return " ".join(t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                    if t.type not in skip and not (t.type == tokenize.STRING and t.start in docstrings))
-
-
-PACKAGE = Path(__file__).resolve().parent
-
-
-def package_imports(path: Path) -> dict[str, int]:
-    """The fraglib modules a Python file imports (anywhere in it, function bodies too), each with
-    the line of its first import."""
-    out = {}
-    for node in ast.walk(ast.parse(Path(path).read_text())):
-        names = []
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            names = [node.module.split(".")[0]] if node.module else [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("fraglib."):
-            names = [node.module.split(".")[1]]
-        elif isinstance(node, ast.Import):
-            names = [a.name.split(".")[1] for a in node.names if a.name.startswith("fraglib.")]
-        for name in names:
-            out.setdefault(name, node.lineno)
-    return out
-
-
-@lru_cache(maxsize=None)
-def source_digest(module: str) -> str:
-    """A digest of fraglib module `module`'s code and of every fraglib module it imports,
-    transitively (comments, docstrings and layout aside): a value cached from a function of that
-    module is computed again once any of that code changes."""
-    module = module.removeprefix("fraglib.")
-    seen, todo = set(), [module]
-    while todo:
-        m = todo.pop()
-        if m not in seen:
-            seen.add(m)
-            todo.extend(i for i in package_imports(PACKAGE / f"{m}.py") if (PACKAGE / f"{i}.py").exists())
-    h = hashlib.sha256()
-    for m in sorted(seen):
-        h.update(f"{m}\n{code_tokens((PACKAGE / f'{m}.py').read_text())}\n".encode())
-    return h.hexdigest()[:16]

@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import MODELS, check_choice
-from .fileio import code_tokens
+from .provenance import code_tokens
 
 
 class BasicBlock(nn.Module):

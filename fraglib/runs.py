@@ -44,7 +44,8 @@ from . import __version__
 from .config import RunConfig
 from .data import RunData, make_run_data
 from .embed import Embeddings, extract
-from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, source_digest, write_json
+from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, write_json
+from .provenance import source_digest
 from .device import pick_device
 from .train import evaluate, network_fingerprint, new_model, train
 

@@ -12,10 +12,14 @@ imbalanced model with it (Table 1's asterisk): the pair does the same by default
 and LDAM-DRW studies share the cross-entropy balanced run of their dataset, profile and seed.
 `balanced_per_loss=True` trains a balanced run with the study's own loss instead.
 
-The regime (DESIGN.md): the paper's networks fit their training sets almost perfectly, minority
-classes included, and its measures describe such memorising networks. A run is *in the regime*
-when its clean (un-augmented) training accuracy is at least `REGIME_MIN_TRAIN_ACC` in every
-class; a study whose runs are not is flagged on its pages and in its verdicts.
+The seeds: a study is one seed's; `Study.per_seed()` gives the studies of seeds 0 .. seeds-1 with
+the same options (figure options included), and `Study.over_seeds(q)` says, by the one rule of
+`verdicts.stability`, in how many of them each claim holds: what every page and the ledger read.
+
+The regime (book/methods.md, "The regime"): the paper's networks fit their training sets almost
+perfectly, minority classes included, and its measures describe such memorising networks. A run
+is *in the regime* when it passes `verdicts.RegimeCheck`; a study whose runs are not is flagged on
+its pages and in its verdicts.
 """
 from __future__ import annotations
 
@@ -24,54 +28,23 @@ from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 
-from .bootstrap import RESAMPLES, pair_resamples
-from .claims import judge
+from .bootstrap import RESAMPLES, Resample, pair_resamples
+from .claims import Claim, judge
 from .config import RUN_SETS, RunConfig, check_choice, whole_number
-from .extensions import procrustean_resamples
-from .fileio import source_digest
 from .figures import Analysis, Record
 from .paper import paper_figures
-from .questions import BY_ID, QUESTIONS, question
+from .provenance import source_digest
+from .questions import QUESTIONS, question
 from .runs import Run, RunStore
-
-REGIME_MIN_TRAIN_ACC = 0.94   # clean training accuracy every class must reach (the paper's lowest: 94.4%)
-REGIME_SMALL_CLASS = 20       # ... except that a class of fewer training images may miss one image
+from .verdicts import RegimeCheck, stability
 
 # how each kind of study draws the bootstrap resamples its figures share
 RESAMPLERS = {
     "pair": lambda emb, B, seed: pair_resamples(emb["balanced"], emb["imbalanced"], B, seed),
-    "procrustean": procrustean_resamples,
+    # the four Procrustean runs share the test set: one resample of it (paired)
+    "procrustean": lambda emb, B, seed: Resample(emb["ce_exp"].y_test, emb["ce_exp"].num_classes, B, seed),
     "ladder": lambda emb, B, seed: None,          # cosines of trained weights: no resampling
 }
-
-
-@dataclass(frozen=True)
-class RegimeCheck:
-    """Whether one run memorised its training set in every class (DESIGN.md): clean training
-    accuracy >= 94% in every class, where a class of fewer than 20 training images may miss one
-    image (with 9-14 images one miss is 7-11 points)."""
-
-    in_regime: bool
-    worst_class: int            # the class furthest below the rule (else the lowest accuracy)
-    worst_train_acc: float      # its clean training accuracy
-    worst_misses: int = 0       # how many of its training images the network gets wrong
-
-    @classmethod
-    def of(cls, metrics: dict) -> "RegimeCheck":
-        acc = metrics["train_class_acc"]
-        counts = metrics.get("train_counts") or [None] * len(acc)
-        misses = [round((1 - a) * n) if n else None for a, n in zip(acc, counts)]
-        ok = [a >= REGIME_MIN_TRAIN_ACC or (n is not None and n < REGIME_SMALL_CLASS and m <= 1)
-              for a, n, m in zip(acc, counts, misses)]
-        failing = [c for c in range(len(acc)) if not ok[c]]
-        worst = min(failing or range(len(acc)), key=acc.__getitem__)
-        return cls(not failing, worst, acc[worst], misses[worst] or 0)
-
-    def text(self) -> str:
-        state = "in the regime" if self.in_regime else "OUTSIDE the paper's regime"
-        return (f"{state}: lowest clean training accuracy {100 * self.worst_train_acc:.1f}% (class "
-                f"{self.worst_class}; needed: {100 * REGIME_MIN_TRAIN_ACC:.0f}% in every class, one miss "
-                f"allowed in a class of fewer than {REGIME_SMALL_CLASS} images)")
 
 
 def analyse(run: Run, analysis: Analysis, **options):
@@ -112,23 +85,27 @@ def prepare(config: dict, store_root: str, device: str | None = None, analyses=(
 
 
 class Study:
-    """The runs of one kind of study for one configuration (same profile and seed); trained only
-    if the store lacks them. `runs="pair"` (the default) is the paper's balanced reference and
-    imbalanced run."""
+    """The runs of one kind of study for one configuration and seed; trained only if the store
+    lacks them. `runs="pair"` (the default) is the paper's balanced reference and imbalanced run.
+    `seeds` is how many seeds the study's pages count each claim over (seeds 0 .. seeds-1)."""
 
     def __init__(self, dataset: str, loss: str, imbalance_ratio: float = 100, profile: str = "quick",
                  seed: int = 0, store: RunStore | None = None, progress: bool = True, runs: str = "pair",
-                 n_resamples: int | None = None, **overrides):
+                 n_resamples: int | None = None, seeds: int = 1, **overrides):
         check_choice("run set", runs, tuple(RUN_SETS))
         self.configs = RUN_SETS[runs](dataset, loss, imbalance_ratio, profile, seed, **overrides)  # validated
         first = next(iter(self.configs.values()))
         self.kind, self.dataset, self.loss, self.profile, self.seed = runs, dataset, loss, profile, first.seed
         self.imbalance_ratio = float(imbalance_ratio)
+        self.seeds = whole_number("seeds", seeds, minimum=1)
         self.store = store or RunStore()
-        self._args = dict(store=self.store, progress=progress, runs=runs, n_resamples=n_resamples, **overrides)
+        self._args = dict(store=self.store, progress=progress, runs=runs, n_resamples=n_resamples,
+                          seeds=self.seeds, **overrides)
         self.runs: dict[str, Run] = {name: self.store.get(c, progress=progress) for name, c in self.configs.items()}
         self.n_resamples = whole_number("n_resamples", n_resamples or RESAMPLES, minimum=1)
         self._figures: dict = {}
+        self._options: dict = {}     # question id -> the figure options it was asked with
+        self._siblings: dict = {self.seed: self}
 
     # the pair's runs by name
     @property
@@ -173,11 +150,29 @@ class Study:
         return "NO: " + "; ".join(f"{name} run, class {r.worst_class} at {100 * r.worst_train_acc:.1f}%"
                                   for name, r in self.regime().items() if not r.in_regime)
 
+    # -- the seed dimension: one place ---------------------------------------------------------
     def with_seed(self, seed: int) -> "Study":
-        """The same study trained with another seed (this one where the seed is its own)."""
-        if seed == self.seed:
-            return self
-        return Study(self.dataset, self.loss, self.imbalance_ratio, self.profile, seed, **self._args)
+        """The same study trained with another seed, with the same options (figure options too);
+        each seed's study is made once."""
+        if seed not in self._siblings:
+            other = Study(self.dataset, self.loss, self.imbalance_ratio, self.profile, seed, **self._args)
+            other._options, other._siblings = self._options, self._siblings
+            self._siblings[other.seed] = other
+        return self._siblings[seed]
+
+    def per_seed(self) -> list["Study"]:
+        """The studies of seeds 0 .. seeds-1 (this one among them where its seed is in range)."""
+        return [self.with_seed(s) for s in range(self.seeds)]
+
+    def claims_per_seed(self, q: str | None = None) -> dict[int, list[Claim]]:
+        """Each seed's checks of a question's claims (the same checks, in the same order)."""
+        return {s.seed: s.claims(q) for s in self.per_seed()}
+
+    def over_seeds(self, q: str | None = None) -> list[str]:
+        """For each claim, in how many seeds it holds: the one rule (`verdicts.stability`) that the
+        chapter pages, the comparison pages, the summary and the ledger read."""
+        per_seed = list(self.claims_per_seed(q).values())
+        return [stability([ps[i].verdict for ps in per_seed]) for i in range(len(per_seed[0]))]
 
     # -- what the figure functions read --------------------------------------------------------
     @cached_property
@@ -193,28 +188,34 @@ class Study:
 
     def figures(self, q: str, **options):
         """The figures of one question ("RQ1" ... "RQ7", "EOS", "COLLAPSE", "PT"). `options` go to
-        its analyses (EOS: k_enemies) and replace what was computed; the claims then read the
-        same figures."""
+        its analyses (EOS: k_enemies) and replace what was computed, for this study and every
+        other seed's (`with_seed`); the claims then read the same figures."""
         row = question(q)
         if row.runs != self.kind:
             raise ValueError(f"{row.id} reads a {row.runs} study; this is a {self.kind} study")
-        if options or row.id not in self._figures:
-            analyses = {a.name: analyse(self.runs[a.run], a, **options) for a in row.analyses}
+        if options and options != self._options.get(row.id):
+            self._options[row.id] = options
+            for sibling in self._siblings.values():
+                sibling._figures.pop(row.id, None)
+        if row.id not in self._figures:
+            opts = self._options.get(row.id, {})
+            analyses = {a.name: analyse(self.runs[a.run], a, **opts) for a in row.analyses}
             rec = dataclasses.replace(self.record, analyses=MappingProxyType(analyses))
             self._figures[row.id] = row.figures(rec)
         return self._figures[row.id]
 
-    def paper(self, figs):
+    def paper(self, figs, q: str | None = None):
         """The paper's figures of the same kind as `figs` for this study's configuration, and
         where they come from (`paper.paper_figures`)."""
-        return paper_figures(self.dataset, self.loss, type(figs), next(iter(self.configs.values())).model)
+        row = question(q) if q else next(r for r in QUESTIONS if type(figs).__module__ == r.figures.__module__)
+        return paper_figures(row.paper, type(figs), self.dataset, self.loss, next(iter(self.configs.values())).model)
 
-    def claims(self, q: str | None = None):
+    def claims(self, q: str | None = None) -> list[Claim]:
         """The checks of a question's claims (every question of this kind of study when None).
         Where a run is outside the paper's regime, the paper's claims read "outside the regime"."""
-        rows = [question(q)] if q else [r for r in BY_ID.values() if r.runs == self.kind]
+        rows = [question(q)] if q else [r for r in QUESTIONS if r.runs == self.kind]
         out = []
         for r in rows:
             figs = self.figures(r.id)
-            out += judge(r.claims(figs, self.paper(figs)[0]), self.in_regime or not r.needs_regime)
+            out += judge(r.claims(figs, self.paper(figs, r.id)[0]), self.in_regime or not r.needs_regime)
         return out

@@ -26,8 +26,8 @@ seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 # %% tags=["remove-input"]
 from fraglib import chapter
 
-studies = chapter.studies(q, profile, seed)
-chapter.links(q, studies)
+studies = chapter.studies(q, profile, seed, seeds)
+chapter.links(q, profile)
 
 # %% [markdown]
 # ## The key figure
@@ -46,7 +46,7 @@ chapter.key_figure(q, studies)
 # ## Every verdict
 
 # %% tags=["remove-input"]
-chapter.verdict_rows(q, studies, seeds)
+chapter.verdict_rows(q, studies)
 
 # %% [markdown]
 # {glue:md}`verdict_count`

@@ -100,7 +100,7 @@ table
 # ## Verdict
 
 # %%
-chapter.verdict(study, "EOS", seeds)
+chapter.verdict(study, "EOS")
 
 # %% [markdown]
 # {glue:md}`verdict`

@@ -26,9 +26,9 @@
 # | | LPM | here | why |
 # |---|---|---|---|
 # | imbalance | step, 5 majority classes | step, the first half of the classes ({ref}`methods <methods-collapse>`) | the model's setting |
-# | ratios | from 10 upward | 1 (the balanced reference), then the profile's ladder up to as far as its data allows ({glue:md}`ratio_max`:1 here; the paper profile: 10, 100, 1,000 on CIFAR-10) | the verdict reads the whole ladder, not one end |
+# | ratios | from 10 upward | 1 (the balanced reference), then the profile's ladder up to as far as its data allows ({glue:md}`ratio_max`:1 here; the paper profile: {glue:md}`c_ladder_paper` on CIFAR-10) | the verdict reads the whole ladder, not one end |
 # | classifier measure | mean pairwise cosine of the raw minority rows of W | the same (raw), and centred by W's mean row, which votes | a shared offset of all rows would otherwise count as collapse |
-# | features | – | class-mean fe centred by the global mean of the run's training fe; uncentred shown, not voting | post-ReLU means all lie in the positive orthant: uncentred cosines measure what they share |
+# | features | – | class-mean fe centred by the global mean of the run's training fe (instance-weighted); uncentred shown, not voting | post-ReLU means all lie in the positive orthant: uncentred cosines measure what they share |
 # | augmentation | none | none (the quick profile's) | as LPM |
 # | epoch | the last | the best validation epoch of the converged phase ({ref}`methods <methods-regime>`) | the book's selection rule, the same for every run |
 #
@@ -75,7 +75,7 @@ chapter.chart("collapse-ladder", charts.collapse_lines(figs))
 # ## Verdict
 
 # %%
-chapter.verdict(study, "COLLAPSE", seeds)
+chapter.verdict(study, "COLLAPSE")
 
 # %% [markdown]
 # {glue:md}`verdict`

@@ -84,7 +84,7 @@ chapter.chart("pt-curves", charts.procrustean_curves(figs))
 # ## Verdict
 
 # %%
-chapter.verdict(study, "PT", seeds)
+chapter.verdict(study, "PT")
 
 # %% [markdown]
 # {glue:md}`verdict`

@@ -80,7 +80,7 @@ chapter.glue_number("recovered", 100 * (figs.retrain_bac - figs.bac) / lost)
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ1", seeds)
+chapter.verdict(study, "RQ1")
 
 # %% [markdown]
 # {glue:md}`verdict`

@@ -79,7 +79,7 @@ chapter.paper_table(study, figs, rows)
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ2", seeds)
+chapter.verdict(study, "RQ2")
 
 # %% [markdown]
 # {glue:md}`verdict`

@@ -28,7 +28,7 @@
 # and the top-K coverage of a set of images is the share with $K^*(n) \le K$
 # ({ref}`methods <methods-measures>`; the paper's Figure 3 {cite}`dablain2022fragility`).
 #
-# **Headline.** $K$ = {glue:md}`k94` of $H$ = {glue:md}`H` ce decide 94% of the imbalanced
+# **Headline.** $K$ = {glue:md}`k94` of $H$ = {glue:md}`H` ce decide {glue:md}`c_coverage_level` of the imbalanced
 # network's training predictions ({glue:md}`paper_source`: $K$ = {glue:md}`paper_k94`). With
 # $K = 2$ they decide {glue:md}`c2_minority`% of the minority's and {glue:md}`c2_majority`%
 # of the majority's. Runs: {glue:md}`regime`.
@@ -79,14 +79,14 @@ chapter.chart("rq3-coverage-curve", charts.coverage_curve(figs))
 # Top-K coverage of all training predictions for every K.
 # ```
 #
-# The balanced network needs $K$ = {glue:md}`bal_k94` for the same 94%. At $K = 7$, the paper's
-# choice (7 of 64), the worst-covered class is covered {glue:md}`c7_min`% in the imbalanced
+# The balanced network needs $K$ = {glue:md}`bal_k94` for the same {glue:md}`c_coverage_level`. At $K$ =
+# {glue:md}`c_k_of_64`, the paper's choice ({glue:md}`c_k_of_64` of 64), the worst-covered class is covered {glue:md}`c7_min`% in the imbalanced
 # network and {glue:md}`bal_c7_min`% in the balanced one.
 #
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ3", seeds)
+chapter.verdict(study, "RQ3")
 
 # %% [markdown]
 # {glue:md}`verdict`

@@ -94,7 +94,7 @@ chapter.chart("rq4-logit-share", chart)
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ4", seeds)
+chapter.verdict(study, "RQ4")
 
 # %% [markdown]
 # {glue:md}`verdict`

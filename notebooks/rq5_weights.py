@@ -76,7 +76,7 @@ chapter.paper_table(study, figs, rows)
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ5", seeds)
+chapter.verdict(study, "RQ5")
 
 # %% [markdown]
 # {glue:md}`verdict`

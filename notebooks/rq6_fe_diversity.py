@@ -76,20 +76,20 @@ chapter.chart("rq6-features", chart)
 #
 # Size of the union of the top-7 fe sets of each class's training images (the paper's Figure 9),
 # and the same over as many images as the minority has, drawn from every class (the size-matched
-# control). Bars: 95% bootstrap intervals; for the control, the spread over 1,000 draws.
+# control). Bars: 95% bootstrap intervals; for the control, the spread over {glue:md}`c_resamples` draws.
 # ```
 #
 # This count can only grow with the number of images in a class: a class of 1,000 images
 # shows more distinct features than one of 10 even if both draw from the same features. The
 # size-matched control compares every class at the minority's size, $n_{\min}$ images drawn
-# without replacement, 1,000 times ({ref}`methods <methods-bootstrap>`). Where the imbalanced
+# without replacement, {glue:md}`c_resamples` times ({ref}`methods <methods-bootstrap>`). Where the imbalanced
 # run's control line is flat, the fall of the raw count towards the rare classes is sample size,
 # not diversity; the verdict's control rows say which.
 #
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ6", seeds)
+chapter.verdict(study, "RQ6")
 
 # %% [markdown]
 # {glue:md}`verdict`

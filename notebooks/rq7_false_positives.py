@@ -110,7 +110,7 @@ chapter.chart("rq7-overlap", chart)
 # ## Verdict
 
 # %%
-chapter.verdict(study, "RQ7", seeds)
+chapter.verdict(study, "RQ7")
 
 # %% [markdown]
 # {glue:md}`verdict`

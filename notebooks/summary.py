@@ -19,8 +19,8 @@
 # same checks as in the chapters' verdicts, the extensions included: EOS, Minority Collapse and
 # Procrustean training) for every configuration of this profile: the paper's figure (its own
 # statistic, noted where it is not ours), ours with its 95% interval, and the verdict
-# ({ref}`methods <methods-bootstrap>`). "holds" means the comparison holds in at least 97.5% of
-# 1,000 bootstrap resamples of the images; "holds (within noise)" that it holds on the images
+# ({ref}`methods <methods-bootstrap>`). "holds" means the comparison holds in at least {glue:md}`c_agree` of
+# {glue:md}`c_resamples` bootstrap resamples of the images; "holds (within noise)" that it holds on the images
 # drawn but not that robustly; "holds (one network)" that it compares quantities with no
 # resampling noise (trained weights, a training history), so only seeds vary it; "direction
 # only" that the sign agrees but the size the paper states is not reached; "about sample size"
@@ -39,6 +39,8 @@ seeds = 1                  # seeds counted in the verdict (0 .. seeds-1)
 # %% tags=["remove-input"]
 from fraglib import chapter, charts
 
+chapter.glue_constants()
+
 # %%
 allc, runs = chapter.all_claims(profile, seed, seeds)
 chapter.summary_headline(allc, seeds)
@@ -55,6 +57,15 @@ chapter.chart("summary-verdicts", charts.verdict_bars(allc))
 # Verdicts per question and configuration.
 # ```
 #
+# The verdict kinds, each with its colour in the figure above, whether it votes, and whether it
+# counts as holding when the seeds are counted (one table in `fraglib/verdicts.py` that every page
+# reads):
+
+# %% tags=["remove-input"]
+chapter.verdict_legend()
+
+# %% [markdown]
+#
 # Every check below is also in a machine-readable ledger, {download}`claims-ledger.csv`
 # (and {download}`claims-ledger.json`): each claim with its configuration, seeds, the paper's
 # figure, ours with its interval, the verdict, its stability, the digests of the runs it read
@@ -63,8 +74,8 @@ chapter.chart("summary-verdicts", charts.verdict_bars(allc))
 # ## Balanced accuracy of every run, and the regime
 #
 # The balanced run is the cross-entropy reference that every loss shares, as in the paper. A
-# study is in the regime when each of its runs fits at least 94% of every class's clean training
-# images (a class of fewer than 20 images may miss one).
+# study is in the regime when each of its runs reaches {glue:md}`c_regime_rule`
+# ({ref}`methods <methods-regime>`).
 
 # %%
 runs

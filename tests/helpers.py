@@ -49,3 +49,10 @@ def fake_record(balanced, imbalanced, B: int = 200, seed: int = 0, analyses=None
     (eb, mb), (ei, mi) = balanced, imbalanced
     return Record(embeddings={"balanced": eb, "imbalanced": ei}, metrics={"balanced": mb, "imbalanced": mi},
                   configs={}, resamples=pair_resamples(eb, ei, B=B, seed=seed), analyses=analyses or {}, seed=seed)
+
+
+def paper_of(dataset: str, loss: str, kind: type, model: str | None = None):
+    """`paper.paper_figures` for a figures class: its question module's table of the paper's numbers."""
+    import sys
+    from fraglib.paper import paper_figures
+    return paper_figures(getattr(sys.modules[kind.__module__], "PAPER", {}), kind, dataset, loss, model)

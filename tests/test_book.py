@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fraglib.book import cached_key, chapters, page_key, plan, profile_toc, retitle, toc_text
+from fraglib.pages import cached_key, page_key, retitle
+from fraglib.plan import chapters, plan, profile_toc, toc_text
 from fraglib.config import MATRIX
 from fraglib.questions import QUESTIONS
 
@@ -117,7 +118,7 @@ def test_pages_are_cached_and_a_damaged_page_is_made_again(built_book):
 
 
 def test_page_key_changes_with_source_parameters_runs_and_code(tmp_path, monkeypatch):
-    import fraglib.book as B
+    import fraglib.pages as B
     (tmp_path / "notebooks").mkdir()
     src = tmp_path / "notebooks" / "rq3_top_k.py"
     src.write_text("# %%\nx = 1\n")
@@ -173,7 +174,7 @@ def test_a_profiles_book_reads_only_its_own_pages(tmp_path):
 
 def test_the_table_of_contents_is_the_table_of_questions():
     """_toc.yml is written from questions.QUESTIONS: a question added there appears in the book."""
-    assert (REPO / "_toc.yml").read_text() == toc_text(), "run: python -c 'from fraglib.book import toc_text; " \
+    assert (REPO / "_toc.yml").read_text() == toc_text(), "run: python -c 'from fraglib.plan import toc_text; " \
         "open(\"_toc.yml\", \"w\").write(toc_text())'"
     for q in QUESTIONS:
         assert q.caption in toc_text("tiny") and f"book/runs/tiny/{q.chapter}" in toc_text("tiny")

@@ -4,10 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fraglib import claims, figures as F
-from fraglib.paper import paper_figures
+from fraglib import claims, verdicts
+from fraglib import figures as F
+from fraglib.rq import collapse, rq1, rq2, rq3, rq4, rq5, rq6, rq7
+from fraglib.rq import eos as rq_eos
+from fraglib.rq import procrustean as pt
 
-from .helpers import fake_record, fake_run
+from .helpers import fake_record, fake_run, paper_of
 
 
 def around(value, spread, B=1000, seed=0):
@@ -15,65 +18,65 @@ def around(value, spread, B=1000, seed=0):
 
 
 @pytest.mark.parametrize("direction,size,support,expected", [
-    (True, None, 0.99, claims.HOLDS), (True, True, 0.975, claims.HOLDS), (True, None, None, claims.ONE_NET),
-    (True, None, 0.90, claims.NOISE), (True, True, 0.5, claims.NOISE),
-    (True, False, 0.99, claims.DIRECTION), (False, True, 0.99, claims.FAILS), (False, None, 0.01, claims.FAILS)])
+    (True, None, 0.99, verdicts.HOLDS), (True, True, 0.975, verdicts.HOLDS), (True, None, None, verdicts.ONE_NET),
+    (True, None, 0.90, verdicts.NOISE), (True, True, 0.5, verdicts.NOISE),
+    (True, False, 0.99, verdicts.DIRECTION), (False, True, 0.99, verdicts.FAILS), (False, None, 0.01, verdicts.FAILS)])
 def test_verdict_rules(direction, size, support, expected):
-    assert claims.verdict(direction, size, support) == expected
+    assert verdicts.verdict(direction, size, support) == expected
 
 
-def rq1(bal, imb, retrain, spread):
+def rq1_figs(bal, imb, retrain, spread):
     boot = {"bal_bac": around(bal, spread, seed=1), "bac": around(imb, spread, seed=2),
             "retrain_bac": around(retrain, spread, seed=3)}
-    return F.RQ1(bal_bac=bal, bac=imb, retrain_bac=retrain, boot=boot)
+    return rq1.RQ1(bal_bac=bal, bac=imb, retrain_bac=retrain, boot=boot)
 
 
 def test_a_claim_holds_only_when_its_interval_agrees():
-    sure = claims.rq1_claims(rq1(80.0, 60.0, 70.0, spread=1.0), F.RQ1())
-    assert [c.verdict for c in sure] == [claims.HOLDS, claims.HOLDS]
+    sure = rq1.check(rq1_figs(80.0, 60.0, 70.0, spread=1.0), rq1.RQ1())
+    assert [c.verdict for c in sure] == [verdicts.HOLDS, verdicts.HOLDS]
     assert sure[1].support > 0.975 and "[" in sure[1].ours           # 70.00 [68.0, 72.0] vs ...
-    noisy = claims.rq1_claims(rq1(80.0, 69.0, 70.0, spread=3.0), F.RQ1())
-    assert noisy[0].verdict == claims.HOLDS                            # 70 < 80 beyond noise
-    assert noisy[1].verdict == claims.NOISE and 0.5 < noisy[1].support < 0.975   # 70 > 69 within noise
+    noisy = rq1.check(rq1_figs(80.0, 69.0, 70.0, spread=3.0), rq1.RQ1())
+    assert noisy[0].verdict == verdicts.HOLDS                            # 70 < 80 beyond noise
+    assert noisy[1].verdict == verdicts.NOISE and 0.5 < noisy[1].support < 0.975   # 70 > 69 within noise
     assert "within noise" in claims.sentence(noisy).lower()
-    reversed_ = claims.rq1_claims(rq1(80.0, 72.0, 70.0, spread=1.0), F.RQ1())
-    assert reversed_[1].verdict == claims.FAILS
+    reversed_ = rq1.check(rq1_figs(80.0, 72.0, 70.0, spread=1.0), rq1.RQ1())
+    assert reversed_[1].verdict == verdicts.FAILS
 
 
 def test_direction_only_when_the_stated_size_is_not_reached():
     boot = {"largest_ce_ratio": around(1.5, 0.05), "bal_largest_ce_ratio": around(1.0, 0.05),
             "top_ce_share_ratio": around(3.0, 0.1)}
-    o = F.RQ4(largest_ce_ratio=1.5, bal_largest_ce_ratio=1.0, top_ce_share_ratio=3.0, top_share_max=40.0,
+    o = rq4.RQ4(largest_ce_ratio=1.5, bal_largest_ce_ratio=1.0, top_ce_share_ratio=3.0, top_share_max=40.0,
               bal_top_share_max=20.0, n_share_above35=2, boot=boot)
-    out = claims.rq4_claims(o, F.RQ4())
+    out = rq4.check(o, rq4.RQ4())
     # Fig. 6: the imbalanced network's largest share is larger (direction), but 2 classes above 35%, not 5
-    assert [c.verdict for c in out] == [claims.DIRECTION, claims.HOLDS, claims.HOLDS, claims.DIRECTION]
+    assert [c.verdict for c in out] == [verdicts.DIRECTION, verdicts.HOLDS, verdicts.HOLDS, verdicts.DIRECTION]
 
 
 def test_weights_are_one_networks_and_the_run_outside_the_regime_tests_nothing():
     """A comparison of trained weights has no resampling noise: "holds (one network)", never "beyond
     noise"; the dimensional ce-vs-W row is shown and does not vote."""
-    o = F.RQ5(w_sum_majority=6.5, w_sum_minority=3.7, w_max=1.0, ce_max=5.0, excess_fe=1.2, excess_w=0.1,
+    o = rq5.RQ5(w_sum_majority=6.5, w_sum_minority=3.7, w_max=1.0, ce_max=5.0, excess_fe=1.2, excess_w=0.1,
               boot={"ce_max": around(5.0, 0.2), "excess_fe": around(1.2, 0.1), "excess_w": around(0.1, 0.05)})
-    out = claims.rq5_claims(o, F.RQ5())
+    out = rq5.check(o, rq5.RQ5())
     assert out[0].support is None and out[0].row()["resamples holding"] == "one network"
-    assert out[0].verdict == claims.ONE_NET and out[1].verdict == claims.HOLDS
-    assert out[2].verdict == claims.DESCRIPTIVE and out[2].observed == claims.HOLDS
+    assert out[0].verdict == verdicts.ONE_NET and out[1].verdict == verdicts.HOLDS
+    assert out[2].verdict == verdicts.DESCRIPTIVE and out[2].observed == verdicts.HOLDS
     text = claims.sentence(out)
     assert "1 hold for this one network" in text and "beyond the bootstrap's noise" in text
     assert "descriptive row" in text
-    flagged = claims.judge(claims.rq5_claims(o, F.RQ5()), in_regime=False)
-    assert {c.verdict for c in flagged} == {claims.OUTSIDE}
+    flagged = claims.judge(rq5.check(o, rq5.RQ5()), in_regime=False)
+    assert {c.verdict for c in flagged} == {verdicts.OUTSIDE}
     assert [c.ours for c in flagged] == [c.ours for c in out]
     assert "outside the paper's regime" in claims.sentence(flagged)
 
 
 def test_the_paper_row_falls_back_to_cifar10_and_is_a_dash_where_the_paper_is_silent():
-    p, label = paper_figures("fashion-mnist", "focal", F.RQ4)
+    p, label = paper_of("fashion-mnist", "focal", rq4.RQ4)
     assert p.largest_ce_ratio == 4.01 and "CIFAR-10" in label
-    p, label = paper_figures("fashion-mnist", "cdt", F.RQ1)
+    p, label = paper_of("fashion-mnist", "cdt", rq1.RQ1)
     assert p.bal_bac is None and "no such experiment" in label
-    out = claims.rq1_claims(rq1(80.0, 60.0, 70.0, 1.0), p)
+    out = rq1.check(rq1_figs(80.0, 60.0, 70.0, 1.0), p)
     assert out[0].paper == "– vs –"
 
 
@@ -96,16 +99,16 @@ def test_the_size_matched_control_separates_sample_size_from_diversity():
     """Equally diverse classes: the raw count says the majority needs more features (it has 40x
     the images); at the minority's size it does not, and the control's claim says so. The old
     definition (no control) would report the raw claim alone."""
-    same = F.rq6(fake_record(*(2 * [_diversity_run(minority_features=64)])))
-    raw, matched = claims.rq6_claims(same, F.RQ6())[:2]
-    assert same.fd_majority > same.fd_minority and raw.observed in (claims.HOLDS, claims.NOISE)
-    assert raw.verdict == claims.DESCRIPTIVE                     # the raw count is shown, does not vote
-    assert matched.verdict in (claims.NOISE, claims.SIZE)        # holds only uncontrolled: sample size
+    same = rq6.compute(fake_record(*(2 * [_diversity_run(minority_features=64)])))
+    raw, matched = rq6.check(same, rq6.RQ6())[:2]
+    assert same.fd_majority > same.fd_minority and raw.observed in (verdicts.HOLDS, verdicts.NOISE)
+    assert raw.verdict == verdicts.DESCRIPTIVE                     # the raw count is shown, does not vote
+    assert matched.verdict in (verdicts.NOISE, verdicts.SIZE)        # holds only uncontrolled: sample size
     assert abs(same.fd_majority_matched - same.fd_minority_matched) < 6
     # a truly narrower minority (top-7 from 14 features): the claim survives the control
-    narrow = F.rq6(fake_record(*(2 * [_diversity_run(minority_features=14)])))
-    raw, matched = claims.rq6_claims(narrow, F.RQ6())[:2]
-    assert raw.observed == claims.HOLDS and matched.verdict == claims.HOLDS
+    narrow = rq6.compute(fake_record(*(2 * [_diversity_run(minority_features=14)])))
+    raw, matched = rq6.check(narrow, rq6.RQ6())[:2]
+    assert raw.observed == verdicts.HOLDS and matched.verdict == verdicts.HOLDS
     assert narrow.n_matched == 10 and narrow.features_to_describe_matched[1] == narrow.fd_minority
 
 
@@ -127,17 +130,16 @@ def test_the_eos_gap_survives_its_control_only_when_the_minority_truly_strays():
     """The gap of a mean over 9 images exceeds that of a mean over 900 by sample size alone: the raw
     row holds, the size-matched control does not (sample size); a minority whose test images truly
     sit elsewhere holds under the control too."""
-    from fraglib import extensions as X
     rng = np.random.default_rng(0)
     H, W = 8, np.eye(2, 8)
     y_tr = np.array([0] * 900 + [1] * 9)
     y_te = np.array([0] * 500 + [1] * 500)
     fe_tr = np.abs(rng.normal(size=(len(y_tr), H)))
-    for shift, expected in ((0.0, (claims.SIZE, claims.NOISE)), (1.5, (claims.HOLDS,))):
+    for shift, expected in ((0.0, (verdicts.SIZE, verdicts.NOISE)), (1.5, (verdicts.HOLDS,))):
         fe_te = np.abs(rng.normal(size=(len(y_te), H))) + shift * (y_te == 1)[:, None]
-        o = X.eos_figures(_pair_of(fe_tr, y_tr, fe_te, y_te, W))
-        raw, matched = claims.eos_claims(o, X.EOS())[:2]
-        assert raw.verdict == claims.DESCRIPTIVE and raw.observed == claims.HOLDS
+        o = rq_eos.compute(_pair_of(fe_tr, y_tr, fe_te, y_te, W))
+        raw, matched = rq_eos.check(o, rq_eos.EOS())[:2]
+        assert raw.verdict == verdicts.DESCRIPTIVE and raw.observed == verdicts.HOLDS
         assert o.n_matched == 9 and o.gap_majority_matched > 2 * o.gap_majority   # the bias, measured
         assert matched.verdict in expected, (shift, matched)
 
@@ -160,15 +162,15 @@ def test_rq7_distance_is_judged_at_the_fp_size_and_its_magnitude_is_signed():
             y += [c] * 600 + [1 - c] * 12
         return np.vstack(fe), np.array(y)
     fe_te, y_te = test_set(1.0)
-    o = F.rq7(_pair_of(fe_tr, y_tr, fe_te, y_te, W))
-    out = claims.rq7_claims(o, F.RQ7())
-    assert o.classes_left_out == 0 and out[0].verdict == claims.DESCRIPTIVE and out[0].observed == claims.HOLDS
+    o = rq7.compute(_pair_of(fe_tr, y_tr, fe_te, y_te, W))
+    out = rq7.check(o, rq7.RQ7())
+    assert o.classes_left_out == 0 and out[0].verdict == verdicts.DESCRIPTIVE and out[0].observed == verdicts.HOLDS
     assert o.frob_tp_matched > 2 * o.frob_tp                 # fewer images, further from training
-    assert out[1].verdict in (claims.SIZE, claims.NOISE)     # at the FP size, TP stray as far
+    assert out[1].verdict in (verdicts.SIZE, verdicts.NOISE)     # at the FP size, TP stray as far
     fe_half, _ = test_set(0.5)
-    half = F.rq7(_pair_of(fe_tr, y_tr, fe_half, y_te, W))
-    signed = claims.rq7_claims(half, F.RQ7())[-1]
-    assert 0.35 < half.mag_fp < 0.65 and half.mag_tp > 0.9 and signed.verdict == claims.HOLDS
+    half = rq7.compute(_pair_of(fe_tr, y_tr, fe_half, y_te, W))
+    signed = rq7.check(half, rq7.RQ7())[-1]
+    assert 0.35 < half.mag_fp < 0.65 and half.mag_tp > 0.9 and signed.verdict == verdicts.HOLDS
 
 
 def test_small_classes_get_an_exact_interval_not_a_zero_width_one():
@@ -179,57 +181,57 @@ def test_small_classes_get_an_exact_interval_not_a_zero_width_one():
     assert round(100 * float(lo)) == 66 and hi == 1.0
     fe = np.eye(3).repeat([40, 40, 9], axis=0) + 0.01
     y = np.repeat([0, 1, 2], [40, 40, 9])
-    o = F.rq2(fake_record(fake_run(fe, y, np.eye(3)), fake_run(fe, y, np.eye(3))))
+    o = rq2.compute(fake_record(fake_run(fe, y, np.eye(3)), fake_run(fe, y, np.eye(3))))
     assert o.min_train == 100.0 and round(o.interval("min_train")[0]) == 66
     assert np.std(o.boot["min_train"]) > 1 and np.std(o.boot["maj_train"]) == 0   # 40 images: bootstrap
     assert "[66.37, 100.00]" in claims.with_interval(o, "min_train")
 
 
 def test_rq3_thresholds_come_from_the_papers_seven_of_sixty_four():
-    def rq3(k, bal_k, c7=99.0, bal_c7=99.0):
+    def rq3_figs(k, bal_k, c7=99.0, bal_c7=99.0):
         boot = {"k94": np.full(100, k), "bal_k94": np.full(100, bal_k), "c7_min": np.full(100, c7),
                 "bal_c7_min": np.full(100, bal_c7), "c2_minority": np.full(100, 90.0),
                 "c2_majority": np.full(100, 60.0)}
-        return F.RQ3(k94=k, bal_k94=bal_k, H=64, c7_min=c7, bal_c7_min=bal_c7, c2_majority=60.0,
+        return rq3.RQ3(k94=k, bal_k94=bal_k, H=64, c7_min=c7, bal_c7_min=bal_c7, c2_majority=60.0,
                      c2_minority=90.0, boot=boot)
-    out = claims.rq3_claims(rq3(7, 9), F.RQ3())
-    assert [c.verdict for c in out[:2]] == [claims.HOLDS, claims.DIRECTION]   # 9 <= 16 but not <= 7
-    assert claims.rq3_claims(rq3(17, 7), F.RQ3())[0].verdict == claims.FAILS
-    assert [c.verdict for c in claims.rq3_claims(rq3(7, 7, c7=93.0, bal_c7=98.0), F.RQ3())[2:4]] == \
-        [claims.FAILS, claims.HOLDS]
+    out = rq3.check(rq3_figs(7, 9), rq3.RQ3())
+    assert [c.verdict for c in out[:2]] == [verdicts.HOLDS, verdicts.DIRECTION]   # 9 <= 16 but not <= 7
+    assert rq3.check(rq3_figs(17, 7), rq3.RQ3())[0].verdict == verdicts.FAILS
+    assert [c.verdict for c in rq3.check(rq3_figs(7, 7, c7=93.0, bal_c7=98.0), rq3.RQ3())[2:4]] == \
+        [verdicts.FAILS, verdicts.HOLDS]
 
 
 def test_rq5_decomposition_is_scale_free():
     """Rescale fe by a and W by 1/a: no logit changes, and neither factor's log excess does."""
     rng = np.random.default_rng(2)
     mu, W = np.abs(rng.normal(size=(5, 8))) + 0.1, np.abs(rng.normal(size=(5, 8))) + 0.1
-    a = F.largest_ce_factors(mu, W, 0)
-    b = F.largest_ce_factors(3.0 * mu, W / 3.0, 0)
+    a = rq5.largest_ce_factors(mu, W, 0)
+    b = rq5.largest_ce_factors(3.0 * mu, W / 3.0, 0)
     assert np.allclose(a, b)
     assert np.isclose(sum(a), np.mean(np.log((mu * W).max(1)[1:])) - np.log((mu * W).max(1)[0]))
 
 
 def test_the_paper_column_names_its_own_statistic_and_hides_other_networks_magnitudes():
-    p, _ = paper_figures("cifar10", "ce", F.RQ4, "resnet32")
-    out = claims.rq4_claims(F.RQ4(largest_ce_ratio=3.0, bal_largest_ce_ratio=1.0, top_ce_share_ratio=2.0,
+    p, _ = paper_of("cifar10", "ce", rq4.RQ4, "resnet32")
+    out = rq4.check(rq4.RQ4(largest_ce_ratio=3.0, bal_largest_ce_ratio=1.0, top_ce_share_ratio=2.0,
                                   top_share_max=40.0, bal_top_share_max=20.0, n_share_above35=5), p)
     assert "classes 6-9 over 0-5" in out[0].paper
-    same, _ = paper_figures("cifar10", "ce", F.RQ5, "resnet32")
-    other, _ = paper_figures("fashion-mnist", "ce", F.RQ5, "smallnet")
+    same, _ = paper_of("cifar10", "ce", rq5.RQ5, "resnet32")
+    other, _ = paper_of("fashion-mnist", "ce", rq5.RQ5, "smallnet")
     assert same.w_sum_majority == 7.54 and other.w_sum_majority is None and other.w_max is None
-    assert paper_figures("cifar10", "ce", F.RQ5, "smallnet")[0].ce_max is None   # same data, other network
-    assert "over 90%" in claims.pv(paper_figures("cifar10", "focal", F.RQ3)[0], "k94", "d")
+    assert paper_of("cifar10", "ce", rq5.RQ5, "smallnet")[0].ce_max is None   # same data, other network
+    assert "over 90%" in claims.pv(paper_of("cifar10", "focal", rq3.RQ3)[0], "k94", "d")
 
 
 def test_every_sentence_counts_what_it_says():
-    rows = [claims.Claim("X", "a", "–", "1", claims.HOLDS, 0.99), claims.Claim("X", "b", "–", "1", claims.ONE_NET),
-            claims.Claim("X", "c", "–", "1", claims.SIZE, 0.4), claims.Claim("X", "d", "–", "1", claims.DESCRIPTIVE, 1.0)]
+    rows = [claims.Claim("X", "a", "–", "1", verdicts.HOLDS, 0.99), claims.Claim("X", "b", "–", "1", verdicts.ONE_NET),
+            claims.Claim("X", "c", "–", "1", verdicts.SIZE, 0.4), claims.Claim("X", "d", "–", "1", verdicts.DESCRIPTIVE, 1.0)]
     text = claims.sentence(rows)
     assert "of 3 checks" in text and "1 hold beyond the bootstrap's noise" in text
     assert "1 hold for this one network" in text and "1 are about sample size" in text
     assert "1 descriptive row" in text and "do not all hold" in text
-    assert claims.stability([claims.HOLDS, claims.ONE_NET, claims.NOISE]) == "2 of 3 seeds"
-    assert claims.stability([claims.DESCRIPTIVE] * 2) == "descriptive"
+    assert verdicts.stability([verdicts.HOLDS, verdicts.ONE_NET, verdicts.NOISE]) == "2 of 3 seeds"
+    assert verdicts.stability([verdicts.DESCRIPTIVE] * 2) == "descriptive"
 
 
 @pytest.mark.parametrize("acc,counts,ok", [
@@ -240,7 +242,7 @@ def test_every_sentence_counts_what_it_says():
     ([1.0, 1.0, 24 / 25], [900, 500, 25], True),       # 96% of 25
 ])
 def test_the_regime_rule_of_design(acc, counts, ok):
-    from fraglib.study import RegimeCheck
+    from fraglib.verdicts import RegimeCheck
     assert RegimeCheck.of({"train_class_acc": acc, "train_counts": counts}).in_regime is ok
 
 
@@ -273,22 +275,20 @@ def test_centring_changes_the_verdict_where_a_shared_positive_component_dominate
     """Class means = a growing shared positive vector + fixed, mutually orthogonal class parts:
     uncentred, the minority's cosines rise along the ladder (the shared part grows); centred by
     the global mean, nothing moves, and the voting (centred) row does not hold."""
-    from fraglib import extensions as X
     C, H = 4, 8
     parts = np.eye(C, H)
     means = [parts + s * np.r_[np.zeros(C), np.ones(H - C)] for s in (0.5, 1.0, 2.0)]
     W = [np.eye(C, H) + 0.01 * k for k in range(3)]
-    o = X.collapse_figures(_ladder_record(means, W))
-    out = claims.collapse_claims(o)
+    o = collapse.compute(_ladder_record(means, W))
+    out = collapse.check(o)
     centred_fe, raw_fe = out[3], out[4]
-    assert raw_fe.verdict == claims.DESCRIPTIVE and raw_fe.observed == claims.ONE_NET      # raw: "rises"
-    assert centred_fe.verdict == claims.FAILS and abs(o.fe_minority_rise) < 1e-9
+    assert raw_fe.verdict == verdicts.DESCRIPTIVE and raw_fe.observed == verdicts.ONE_NET      # raw: "rises"
+    assert centred_fe.verdict == verdicts.FAILS and abs(o.fe_minority_rise) < 1e-9
     assert o.fe_raw_minority_rise > 0.1
 
 
 def test_the_ladder_rule_reads_every_rung():
     """Rising from the first rung to the last is not enough: a dip on the way fails the rule."""
-    from fraglib import extensions as X
     C, H = 4, 6
     rng = np.random.default_rng(0)
     base = rng.normal(size=(C, H))
@@ -298,8 +298,8 @@ def test_the_ladder_rule_reads_every_rung():
         W[2:] = (1 - t) * W[2:] + t * np.ones(H)
         return W
     means = [np.abs(rng.normal(size=(C, H))) for _ in range(4)]
-    monotone = X.collapse_figures(_ladder_record(means, [W_with_minority_pull(t) for t in (0, .3, .6, .9)]))
-    dipping = X.collapse_figures(_ladder_record(means, [W_with_minority_pull(t) for t in (0, .6, .2, .9)]))
-    assert claims.collapse_claims(monotone)[0].verdict == claims.ONE_NET
-    assert dipping.w_minority_rise > 0 and claims.collapse_claims(dipping)[0].verdict == claims.FAILS
-    assert claims.collapse_claims(monotone)[0].support is None      # one network per rung: no resampling
+    monotone = collapse.compute(_ladder_record(means, [W_with_minority_pull(t) for t in (0, .3, .6, .9)]))
+    dipping = collapse.compute(_ladder_record(means, [W_with_minority_pull(t) for t in (0, .6, .2, .9)]))
+    assert collapse.check(monotone)[0].verdict == verdicts.ONE_NET
+    assert dipping.w_minority_rise > 0 and collapse.check(dipping)[0].verdict == verdicts.FAILS
+    assert collapse.check(monotone)[0].support is None      # one network per rung: no resampling

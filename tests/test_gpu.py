@@ -50,7 +50,7 @@ def test_a_run_on_the_gpu_resumes_from_its_checkpoint(tmp_path):
 
 
 def test_the_local_executor_places_runs_on_every_visible_gpu():
-    from fraglib.book import local_workers, runs_per_gpu
+    from fraglib.executors import local_workers, runs_per_gpu
     configs = [tiny(device="cuda"), tiny("focal", device="cuda")]
     processes, _, slots = local_workers(configs, workers=1, device="cuda")
     gpus = torch.cuda.device_count()

@@ -10,15 +10,16 @@ import pandas as pd
 import pytest
 import vl_convert as vlc
 
-from fraglib import chapter, charts, claims
-from fraglib import extensions as X
+from fraglib import chapter, charts, claims, verdicts
 from fraglib import figures as F
 from fraglib.bootstrap import Resample
 from fraglib.figures import Record
-from fraglib.paper import paper_figures
 from fraglib.questions import BY_ID, QUESTIONS
+from fraglib.rq import collapse, rq1, rq2, rq3, rq4, rq5, rq6, rq7
+from fraglib.rq import eos as rq_eos
+from fraglib.rq import procrustean as pt
 
-from .helpers import fake_record, fake_run
+from .helpers import fake_record, fake_run, paper_of
 
 C, H = 10, 16
 
@@ -50,7 +51,7 @@ def pair():
 def ladder():
     emb = {f"ratio={r:g}": _run(r, [20] * C)[0] for r in (1, 10, 100)}
     configs = {name: SimpleNamespace(imbalance_ratio=float(name.split("=")[1])) for name in emb}
-    return X.collapse_figures(Record(embeddings=emb, metrics={}, configs=configs))
+    return collapse.compute(Record(embeddings=emb, metrics={}, configs=configs))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def procrustean():
         metrics[name] = {"test_bac": 0.5, "history": history}
         configs[name] = SimpleNamespace(procrustean="feature" if name.startswith("pt") else "none")
     rs = Resample(emb["ce_exp"].y_test, C, 100, 0)
-    return X.procrustean_figures(Record(embeddings=emb, metrics=metrics, configs=configs, resamples=rs))
+    return pt.compute(Record(embeddings=emb, metrics=metrics, configs=configs, resamples=rs))
 
 
 def drawn(chart) -> str:
@@ -110,18 +111,18 @@ def test_the_extensions_charts_draw(ladder, procrustean):
 
 
 def test_paper_bars_and_table_show_the_paper_where_it_speaks(pair):
-    rq1 = pair["RQ1"]
-    paper, label = paper_figures("cifar10", "ce", F.RQ1)
+    ours = pair["RQ1"]
+    paper, label = paper_of("cifar10", "ce", rq1.RQ1)
     rows = {"bal_bac": "balanced-trained", "bac": "imbalanced-trained", "retrain_bac": "re-trained"}
-    svg = drawn(charts.paper_bars(rq1, paper, label, rows, "test BAC (%)"))
+    svg = drawn(charts.paper_bars(ours, paper, label, rows, "test BAC (%)"))
     assert "paper (cifar10)" in svg
-    study = SimpleNamespace(paper=lambda figs: paper_figures("fashion-mnist", "cdt", type(figs)))
-    html = chapter.paper_table(study, rq1, rows).to_html()
+    study = SimpleNamespace(paper=lambda figs, q=None: paper_of("fashion-mnist", "cdt", type(figs)))
+    html = chapter.paper_table(study, ours, rows).to_html()
     assert "–" in html and "paper (no such experiment)" in html and "[" in html   # interval shown
 
 
 def test_verdict_tables_and_summary_bars(pair):
-    checks = BY_ID["RQ1"].claims(pair["RQ1"], paper_figures("cifar10", "ce", F.RQ1)[0])
+    checks = BY_ID["RQ1"].claims(pair["RQ1"], paper_of("cifar10", "ce", rq1.RQ1)[0])
     html = claims.table(checks).to_html()
     assert "not recovered by a linear head re-trained this way" in html and "resamples holding" in html
     allc = pd.DataFrame([dict(c.row(), configuration="x") for c in checks])

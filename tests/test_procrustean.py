@@ -6,6 +6,9 @@ import torch
 
 from fraglib.procrustean import feature_site, mix, mix_strength
 from fraglib.train import batch_class_sums
+from fraglib.rq import collapse, rq1, rq2, rq3, rq4, rq5, rq6, rq7
+from fraglib.rq import eos as rq_eos
+from fraglib.rq import procrustean as pt
 
 from .helpers import tiny
 
@@ -63,7 +66,7 @@ def test_plain_configs_keep_their_identity():
 
 def test_the_chapters_claims_read_the_histories(store):
     """The Procrustean figures on the four tiny runs (trained here), and their claims."""
-    from fraglib import claims
+    from fraglib import verdicts
     from fraglib.config import procrustean_configs
     from fraglib.study import Study
     study = Study("fashion-mnist", "ce", 100, "tiny", store=store, progress=False, runs="procrustean",
@@ -72,8 +75,8 @@ def test_the_chapters_claims_read_the_histories(store):
     assert len(procrustean_configs("fashion-mnist", "ce", 100, "tiny", 0, "input", 0.5)) == 4
     assert 0 <= fig.ce_major_share_early <= 100 and fig.ce_grad_ratio_early > 0 and fig.early_epochs == 1
     assert fig.gain_step == pytest.approx(fig.pt_bac_step - fig.ce_bac_step)
-    out = claims.procrustean_claims(fig)
-    assert len(out) == 7 and all(c.verdict in claims.VERDICTS for c in out)
+    out = pt.check(fig)
+    assert len(out) == 7 and all(c.verdict in verdicts.VERDICTS for c in out)
     assert out[0].support is None and out[5].support is not None       # history one network, BAC resampled
-    assert out[4].verdict in (claims.DESCRIPTIVE, claims.OUTSIDE)       # the mixed batches do not vote
+    assert out[4].verdict in (verdicts.DESCRIPTIVE, verdicts.OUTSIDE)       # the mixed batches do not vote
     assert "clean_class_acc" in study.runs["ce_exp"].history[0]        # every epoch, on clean images

@@ -15,7 +15,7 @@ import torch
 
 import fraglib.runs as R
 from fraglib.__main__ import build_parser, config_from_args, main
-from fraglib.book import plan
+from fraglib.plan import plan
 from fraglib.config import MATRIX, PROFILES, RunConfig
 from fraglib.device import CPU_BF16_ENV
 from fraglib.fileio import clean_temporaries, load_verified, read_json, save_verified, sha256, write_bytes, \
@@ -176,7 +176,7 @@ def test_a_ctrl_c_between_two_pages_stops_the_namespace_reset_at_once(tmp_path):
     """Probe: a SIGINT while a kernel reset its namespace for the next page waited out the reset's
     120 s timeout on the killed kernel."""
     import threading
-    from fraglib.book import PageKernels
+    from fraglib.pages import PageKernels
     kernels = PageKernels(tmp_path)
     km = kernels.kernel(0)
     busy = km.client()

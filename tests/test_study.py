@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from fraglib.claims import OUTSIDE, sentence
+from fraglib.claims import sentence
 from fraglib.config import pair_configs
 from fraglib.questions import QUESTIONS
-from fraglib.study import REGIME_MIN_TRAIN_ACC, RegimeCheck, Study, analyse
+from fraglib.study import Study, analyse
+from fraglib.verdicts import OUTSIDE, REGIME_MIN_TRAIN_ACC, RegimeCheck
 
 
 def study_configs(*args, **kw):
@@ -89,18 +90,18 @@ def test_a_derived_analysis_is_computed_again_once_its_code_changes(done, monkey
 
 def test_the_source_digest_follows_imports_and_ignores_comments(tmp_path, monkeypatch):
     import shutil
-    import fraglib.fileio as F
+    import fraglib.provenance as F
     package = tmp_path / "fraglib"
     shutil.copytree(F.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(F, "PACKAGE", package)
 
     def digest():
         F.source_digest.cache_clear()
-        return F.source_digest("fraglib.extensions")
+        return F.source_digest("fraglib.rq.eos")
 
     try:
         before = digest()
-        heads = package / "heads.py"                       # imported by eos, which extensions imports
+        heads = package / "heads.py"                       # imported by eos, which rq/eos.py imports
         heads.write_text(heads.read_text() + "\n# a comment\n")
         assert digest() == before
         heads.write_text(heads.read_text() + "\nEXTRA = 1\n")

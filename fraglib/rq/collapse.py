@@ -1,0 +1,97 @@
+"""Extension · Minority Collapse (Fang et al.'s Layer-Peeled Model): along a ladder of step
+imbalance ratios, do the minority classes' classifier rows (and class-mean fe) turn towards each other?
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import measures as M
+from ..claims import Claim, claim, fmt
+from ..config import COLLAPSE_RATIOS
+from ..figures import Figures, Question, Record
+
+
+@dataclass(frozen=True)
+class Collapse(Figures):
+    """Minority Collapse (Fang et al.'s Layer-Peeled Model): under step imbalance (the first C/2
+    classes keep n_max images, the last C/2 keep n_max / R), as R grows the minority classes'
+    classifier rows turn towards each other. One cross-entropy run per rung of the ladder of
+    ratios (R = 1: the balanced reference). W is the head's raw weight (LPM's measure), shown raw
+    and centred by its mean row; class-mean fe are centred by the global mean of the run's
+    training fe (uncentred, their cosines measure the positive orthant all post-ReLU means share).
+    Cosines of trained weights and of class means: one network per rung, no resampling."""
+
+    ratio_max: int | None = None
+    rungs: int | None = None                    # runs on the ladder, ratio 1 included
+    w_minority_rise: float | None = None        # centred W: minority's mean pairwise cosine, last rung - first
+    w_majority_rise: float | None = None
+    w_raw_minority_rise: float | None = None    # raw W (LPM's measure)
+    w_raw_majority_rise: float | None = None
+    fe_minority_rise: float | None = None       # class-mean fe centred by the global training mean
+    fe_majority_rise: float | None = None
+    fe_raw_minority_rise: float | None = None   # uncentred class-mean fe (the shared component)
+    fe_raw_majority_rise: float | None = None
+    ratios: tuple = ()
+    ladder: dict = field(default_factory=dict, repr=False, compare=False)   # "w:minority" -> (rungs,)
+
+
+LADDER_SERIES = {"w": "W rows, centred", "w_raw": "W rows, raw (LPM)", "fe": "class-mean fe, centred",
+                 "fe_raw": "class-mean fe, raw"}
+
+
+def compute(rec: Record) -> Collapse:
+    by_ratio = sorted(rec.embeddings, key=lambda name: rec.configs[name].imbalance_ratio)
+    ratios = tuple(rec.configs[name].imbalance_ratio for name in by_ratio)
+    C = rec.embeddings[by_ratio[0]].num_classes
+    major, minor = M.halves(C)
+    ladder = {f"{series}:{group}": [] for series in LADDER_SERIES for group in ("minority", "majority", "between")}
+    for name in by_ratio:
+        e = rec.embeddings[name]
+        means = M.class_means(e.fe_train, e.y_train, C)
+        for series, matrix, centre in (("w", e.weight, e.weight.mean(0)), ("w_raw", e.weight, None),
+                                       ("fe", means, np.asarray(e.fe_train, np.float64).mean(0)),
+                                       ("fe_raw", means, None)):
+            for group, value in M.minority_collapse(matrix, minor, major, centre).items():
+                if group != "excess":
+                    ladder[f"{series}:{group}"].append(value)
+    ladder = {k: np.array(v) for k, v in ladder.items()}
+
+    def rise(key):
+        return float(ladder[key][-1] - ladder[key][0])
+    return Collapse(ratio_max=int(ratios[-1]), rungs=len(ratios), ratios=ratios, ladder=ladder,
+                    **{f"{series}_{group}_rise": rise(f"{series}:{group}") for series in LADDER_SERIES
+                       for group in ("minority", "majority")})
+
+
+def _ladder(o: Collapse, key: str) -> str:
+    return " → ".join(fmt(v) for v in o.ladder[key])
+
+
+def check(o: Collapse, p: Collapse | None = None) -> list[Claim]:
+    """Minority Collapse (Fang et al.; not a claim of the fragility paper, which has no figure),
+    read along the whole ladder of ratios, not at one end."""
+    rs = " → ".join(f"{r:g}" for r in o.ratios)
+    return [
+        claim("COLLAPSE", f"The minority classes' classifier rows turn towards each other at every step up the "
+                          f"ladder (mean pairwise cosine of centred W; ratios {rs})", "rises (Fang et al.)",
+              _ladder(o, "w:minority"), o, lambda f: M.rises(f.ladder["w:minority"])),
+        claim("COLLAPSE", "... while the majority classes' rows do not (the minority's rise, first rung to last, "
+                          "exceeds the majority's)", "minority only",
+              f"{fmt(o.w_minority_rise)} vs {fmt(o.w_majority_rise)}", o,
+              lambda f: f.w_minority_rise > max(f.w_majority_rise, 0)),
+        claim("COLLAPSE", "... and so in LPM's own measure, the raw W rows (every step up the ladder)",
+              "rises (LPM's code)", _ladder(o, "w_raw:minority"), o, lambda f: M.rises(f.ladder["w_raw:minority"])),
+        claim("COLLAPSE", "The minority classes' class-mean fe turn towards each other too (centred by the "
+                          "global training mean; every step up the ladder)", "–", _ladder(o, "fe:minority"), o,
+              lambda f: M.rises(f.ladder["fe:minority"])),
+        claim("COLLAPSE", "... uncentred, their cosines measure the positive component all post-ReLU means share "
+                          "(shown, not voting)", "–", _ladder(o, "fe_raw:minority"), o,
+              lambda f: M.rises(f.ladder["fe_raw:minority"]), descriptive=True),
+    ]
+
+
+QUESTION = Question("COLLAPSE", 9, "minority_collapse", "Extension · Minority Collapse", "ladder", compute, check,
+                    scope="profile",
+                    constants={f"ladder_{p}": " / ".join(f"{r:g}" for r in rs) for p, rs in COLLAPSE_RATIOS.items()})

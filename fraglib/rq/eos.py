@@ -1,0 +1,119 @@
+"""Extension · EOS three-phase training (Dablain et al.'s EOS): the generalization gap in fe, and
+phases 2-3 (re-sampling in embedding space, then the head) against end-to-end training.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import eos
+from .. import measures as M
+from ..bootstrap import matched_means
+from ..claims import Claim, claim, ours_vs
+from ..figures import Analysis, Array, Figures, KeyFigure, Question, Record, arr, majority_minority
+
+K_ENEMIES = 10   # EOS's neighbourhood: the k nearest enemies (the authors' default)
+
+
+@dataclass(frozen=True)
+class EOS(Figures):
+    """The EOS extension: the generalization gap in fe, and three-phase training (test BAC, %)."""
+
+    gap_majority: float | None = None     # |mean train fe - mean test fe| of the majority (imbalanced)
+    gap_minority: float | None = None
+    gap_majority_matched: float | None = None  # ... its train mean over n_min drawn images (mean over draws)
+    n_matched: int | None = None          # the minority's training images: the control's size
+    e2e_bac: float | None = None          # phase 1 alone: the end-to-end imbalanced model
+    eos_bac: float | None = None          # phases 2-3 with EOS
+    best_other_bac: float | None = None   # the best of ROS, SMOTE and cRT
+    eos_authors_bac: float | None = None  # EOS with the authors' code's neighbourhood (any class, itself)
+    eos_fresh_bac: float | None = None    # EOS with a fresh head in phase 3 instead of the fine-tuned one
+    gap: Array = arr()                   # (C,) imbalanced run
+    bal_gap: Array = arr()
+    spread_train: Array = arr()
+    spread_test: Array = arr()
+    samplers: tuple = ()                  # rows of eos.compare: sampler, bac, class_acc, n_train, seconds
+
+
+def _compare(emb, seed: int, k_enemies: int, samplers, neighbourhood: str, finetune: bool = True) -> list[dict]:
+    """Phases 2-3 on a run's embeddings, in the head's effective operands (a cosine head's s·fe/|fe|
+    and W/|W|; for a linear head, fe and W): phase 3 fine-tunes the phase-1 head (`finetune`) or
+    fits a fresh one."""
+    init = (emb.weight_eff, emb.bias) if finetune else None
+    return eos.compare(emb.fe_eff_train, emb.y_train, emb.fe_eff_test, emb.y_test, emb.num_classes,
+                       samplers=samplers, seed=seed, k=k_enemies, neighbourhood=neighbourhood, init=init)
+
+
+# Phases 2-3 for every sampler on the imbalanced run's training fe (phase 3 fine-tunes the phase-1
+# head), with each sampler's test predictions (for the bootstrap); then EOS with the neighbourhood
+# of the authors' code, and EOS with a fresh head (the book's earlier phase 3), beside it.
+EOS_ROWS = Analysis("eos", "imbalanced",
+                    lambda emb, seed, k_enemies=K_ENEMIES, **_: _compare(emb, seed, k_enemies, eos.SAMPLERS, "enemies"),
+                    lambda k_enemies=K_ENEMIES, **_: {"k_enemies": k_enemies, "samplers": list(eos.SAMPLERS),
+                                               "rows": "bac+pred", "phase3": "finetune", "operands": "effective"})
+EOS_AUTHORS = Analysis("eos-authors", "imbalanced",
+                       lambda emb, seed, k_enemies=K_ENEMIES, **_: _compare(emb, seed, k_enemies, ("eos",), "authors"),
+                       lambda k_enemies=K_ENEMIES, **_: {"k": k_enemies, "neighbourhood": "authors", "phase3": "finetune",
+                                                  "operands": "effective"})
+EOS_FRESH = Analysis("eos-fresh", "imbalanced",
+                     lambda emb, seed, k_enemies=K_ENEMIES, **_: _compare(emb, seed, k_enemies, ("eos",), "enemies", False),
+                     lambda k_enemies=K_ENEMIES, **_: {"k": k_enemies, "phase3": "fresh head", "operands": "effective"})
+
+
+def compute(rec: Record) -> EOS:
+    eb, ei = rec.pair()
+    rs = rec.resamples
+    maj, mnr = majority_minority(ei.num_classes)
+    gi = eos.generalization_gap(ei.fe_train, ei.y_train, ei.fe_test, ei.y_test, ei.num_classes)
+    gb = eos.generalization_gap(eb.fe_train, eb.y_train, eb.fe_test, eb.y_test, eb.num_classes)
+    rows = rec.analyses["eos"] + [dict(rec.analyses["eos-authors"][0], sampler="eos-authors"),
+                                  dict(rec.analyses["eos-fresh"][0], sampler="eos, fresh head")]
+    bac = {r["sampler"]: 100 * r["bac"] for r in rows}
+    others = ("ros", "smote", "crt")
+    gap_rs = np.linalg.norm(rs.train_imb.means(ei.fe_train, key="fe") - rs.test_imb.means(ei.fe_test, key="fe_imb"),
+                            axis=2)
+    bac_rs = {r["sampler"]: rs.test_imb.bac(np.asarray(r["pred"]) == ei.y_test) for r in rows}
+    # the size-matched control: a mean over 9 images lies further from any other mean than one
+    # over 900, so the majority's training mean is drawn at the minority's size
+    n_min = int((ei.y_train == mnr).sum())
+    mu_test = M.class_means(ei.fe_test, ei.y_test, ei.num_classes)
+    drawn = matched_means(ei.fe_train, ei.y_train, [n_min if c == maj else 0 for c in range(ei.num_classes)],
+                          rs.B, rec.seed)[:, maj]
+    gap_matched = np.linalg.norm(drawn - mu_test[maj], axis=1)
+    boot = {"gap": gap_rs, "gap_majority": gap_rs[:, maj], "gap_minority": gap_rs[:, mnr],
+            "gap_majority_matched": gap_matched,
+            "e2e_bac": rs.test_imb.bac(ei.pred_test == ei.y_test), "eos_bac": bac_rs["eos"],
+            "best_other_bac": np.max([bac_rs[s] for s in others], axis=0), "eos_authors_bac": bac_rs["eos-authors"],
+            "eos_fresh_bac": bac_rs["eos, fresh head"]}
+    return EOS(gap_majority=float(gi["mean_gap"][maj]), gap_minority=float(gi["mean_gap"][mnr]),
+               gap_majority_matched=float(gap_matched.mean()), n_matched=n_min,
+               e2e_bac=100 * rec.metrics["imbalanced"]["test_bac"], eos_bac=bac["eos"],
+               best_other_bac=max(bac[s] for s in others), eos_authors_bac=bac["eos-authors"],
+               eos_fresh_bac=bac["eos, fresh head"], gap=gi["mean_gap"],
+               bal_gap=gb["mean_gap"], spread_train=gi["spread_train"], spread_test=gi["spread_test"],
+               samplers=tuple(rows), boot=boot)
+
+
+def check(o: EOS, p: EOS) -> list[Claim]:
+    raw = claim("EOS", "The train-test gap in fe is wider for the minority class than the majority (raw: the "
+                       "minority's training mean is over far fewer images)", "wider for minority classes",
+                ours_vs(o, "gap_minority", "gap_majority", ".3f"), o, lambda f: f.gap_minority > f.gap_majority,
+                descriptive=True)
+    return [
+        raw,
+        claim("EOS", f"... and still with the majority's training mean over {o.n_matched} drawn images "
+                     f"(size-matched control)", "–", ours_vs(o, "gap_minority", "gap_majority_matched", ".3f"), o,
+              lambda f: f.gap_minority > f.gap_majority_matched, uncontrolled=raw),
+        claim("EOS", "Three-phase training with EOS beats the end-to-end imbalanced model",
+              "higher BAC", ours_vs(o, "eos_bac", "e2e_bac"), o, lambda f: f.eos_bac > f.e2e_bac),
+        claim("EOS", "EOS beats re-sampling in embedding space (best of ROS, SMOTE, cRT)",
+              "higher BAC", ours_vs(o, "eos_bac", "best_other_bac"), o, lambda f: f.eos_bac > f.best_other_bac),
+    ]
+
+
+QUESTION = Question(
+    "EOS", 8, "eos", "Extension · EOS three-phase training", "pair", compute, check, {},
+    KeyFigure("Test BAC (%) of three-phase training with EOS, the best other sampler and the end-to-end network.",
+              "test BAC (%)", bars=(("e2e_bac", "end-to-end"), ("eos_bac", "EOS"), ("best_other_bac", "best other sampler"))),
+    analyses=(EOS_ROWS, EOS_AUTHORS, EOS_FRESH), constants={"k_enemies": K_ENEMIES})

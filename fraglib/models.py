@@ -147,13 +147,6 @@ def build_model(name: str, in_channels: int, num_classes: int, cosine_head: bool
     return Net(extractor, head)
 
 
-def new_head(model: Net, num_classes: int) -> LinearHead:
-    """A fresh linear head for a frozen extractor (classifier re-training, EOS phase 3)."""
-    head = LinearHead(model.extractor.dim, num_classes)
-    _kaiming(head)
-    return head
-
-
 def fingerprint(model: nn.Module) -> str:
     """What decides the function a network computes from its weights, as a short digest: its
     structure as torch prints it (every layer with its shape, stride and padding) and the code of

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .config import RunConfig
 from .provenance import fraglib_digest as _source_digest
+from .plan import notebook
 from .runs import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +39,7 @@ def run_identity(store: RunStore, config: RunConfig) -> dict:
 
 
 def page_key(chapter: str, parameters: dict, runs: list[dict], code: str) -> str:
-    source = (REPO / "notebooks" / f"{chapter}.py").read_text()
+    source = notebook(chapter, REPO).read_text()
     blob = json.dumps({"source": source, "parameters": parameters, "runs": runs, "fraglib": code},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -151,7 +152,7 @@ def execute(chapter: str, out: Path, title: str, parameters: dict, cwd: Path, ke
     import nbformat
     from nbclient import NotebookClient
     from papermill.parameterize import parameterize_notebook
-    nb = jupytext.read(REPO / "notebooks" / f"{chapter}.py")
+    nb = jupytext.read(notebook(chapter, REPO))
     for cell in nb.cells:
         cell.metadata.setdefault("tags", [])
     nb.metadata.setdefault("papermill", {})

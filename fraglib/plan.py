@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import MATRIX, RUN_SETS, RunConfig, check_choice
 from .figures import Question
-from .questions import QUESTIONS
+from .questions import CHAPTERS, QUESTIONS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,9 +56,15 @@ def run_set(q: Question, c: Configuration, profile: str, seed: int) -> dict[str,
     return RUN_SETS[q.runs](c.dataset, c.loss, c.ratio, profile, seed)
 
 
+def notebook(chapter: str, repo: Path = REPO) -> Path:
+    """A chapter's Jupytext file: notebooks/<chapter>.py, or where its question's row says."""
+    row = CHAPTERS.get(chapter)
+    return Path(row.notebook) if row is not None and row.notebook else Path(repo) / "notebooks" / f"{chapter}.py"
+
+
 def chapters() -> list[str]:
     """The chapters of the book, in the table's order (those whose notebook exists)."""
-    return [q.chapter for q in QUESTIONS if (REPO / "notebooks" / f"{q.chapter}.py").exists()]
+    return [q.chapter for q in QUESTIONS if notebook(q.chapter).exists()]
 
 
 @dataclass

@@ -26,8 +26,6 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from .config import PROCRUSTEAN_SITES as SITES  # noqa: F401
-
 
 def mix_strength(counts, strength: float) -> torch.Tensor:
     """(C,) lam_c = strength * (n_c - n_min) / (n_max - n_min): the largest class `strength`, the

@@ -24,7 +24,6 @@ its pages and in its verdicts.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 

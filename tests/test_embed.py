@@ -43,7 +43,7 @@ def test_damaged_embeddings_are_extracted_again(store):
 
 
 def test_costly_analyses_are_computed_once_and_again_when_damaged(store, monkeypatch):
-    import fraglib.figures as F
+    import fraglib.rq.rq1 as F
     from fraglib.study import analyse
     run = store.get(tiny(), progress=False)
     bac = analyse(run, F.RETRAIN)["bac"]

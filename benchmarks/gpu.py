@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CIFAR_LT = 12406                  # CIFAR-10 at 100:1 (DESIGN.md)
+CIFAR_LT = 12406                  # CIFAR-10 at 100:1 (book/methods.md, "Data")
 EPOCHS = 200
 
 

@@ -4,7 +4,7 @@
 Times every figure function of the pair questions (`questions.QUESTIONS`: RQ1 ... RQ7 and EOS, each with its
 1,000 bootstrap resamples and RQ6's size-matched control) on a study of the full Fashion-MNIST
 at 100:1: a balanced run with 60,000 x 64 x 10 training embeddings and an imbalanced run with
-DESIGN.md's counts (6,000 ... 60: 14,886 images), sharing 10,000 test embeddings; embeddings are
+the methods page's counts (6,000 ... 60: 14,886 images), sharing 10,000 test embeddings; embeddings are
 random non-negative, like post-ReLU features. RQ1's re-trained head and
 EOS's samplers are trained heads, computed once per run into its derived/ cache; here their test
 predictions are read from a stand-in cache, as the book reads them. Building the resamples is

@@ -15,7 +15,7 @@ Figures are then computed from the resampled means exactly as from the observed 
 study share their test set, so their test-side figures are resampled together (paired); their
 training sets differ and are resampled independently.
 
-`matched_draws` is the size-matched control of DESIGN.md: `n` instances drawn *without*
+`matched_draws` is the size-matched control (book/methods.md): `n` instances drawn *without*
 replacement from each class, repeated, so that a count that grows with class size can be
 compared at the minority's size; `matched_means` the same for group means (a class's true
 positives drawn at the size of its false positives, say).
@@ -34,7 +34,7 @@ import numpy as np
 
 RESAMPLES = 1000   # bootstrap resamples per figure (issue 10: at least 1,000)
 LEVEL = 0.95       # the interval's coverage
-SMALL_N = 30       # a proportion from fewer images gets an exact interval (DESIGN.md)
+SMALL_N = 30       # a proportion from fewer images gets an exact interval (book/methods.md)
 
 
 class Resample:

@@ -19,9 +19,8 @@ import pandas as pd
 from IPython.display import Markdown
 
 from . import charts, claims, verdicts
-from .bootstrap import LEVEL, RESAMPLES
 from .config import BadInput, whole_number
-from .plan import studies_of
+from .plan import constants, studies_of
 from .questions import QUESTIONS, question
 from .study import Study
 
@@ -64,22 +63,11 @@ def open(q: str, dataset: str, loss: str = "ce", imbalance_ratio: float = 100, p
     return study
 
 
-def constants(q: str | None = None) -> dict:
-    """The method's numbers a page's prose may quote, from the code that uses them: the interval's
-    level, the resamples, the agreement level, the regime rule, and the question's own
-    (`Question.constants`: K values, coverage levels, ladders, Procrustean settings ...)."""
-    out = {"level": f"{100 * LEVEL:g}%", "resamples": f"{RESAMPLES:,}", "agree": f"{100 * verdicts.AGREE:g}%",
-           "regime_min": f"{100 * verdicts.REGIME_MIN_TRAIN_ACC:g}%", "regime_small": verdicts.REGIME_SMALL_CLASS,
-           "regime_rule": verdicts.REGIME_RULE}
-    if q:
-        out.update(question(q).constants)
-    return out
-
-
 def glue_constants(q: str | None = None) -> None:
-    """Glue `constants(q)` for the prose as `c_<name>` ({glue:md}`c_level`)."""
+    """Glue the numbers a page may quote (`plan.constants`: the book's and the question's own) for
+    the prose as `c_<name>` ({glue:md}`c_level`), so that no number is typed by hand."""
     from myst_nb import glue
-    for name, value in constants(q).items():
+    for name, (value, _) in constants(q).items():
         glue(f"c_{name}", Markdown(str(value)), display=False)
 
 

@@ -6,7 +6,7 @@ run store's folder name and its `digest()` the hash that makes the folder unique
 name is checked on construction, and a wrong one fails with the list of valid choices.
 
 Profiles are the training regimes: `paper` is Cao et al.'s (LDAM-DRW) regime that the paper
-follows (DESIGN.md); `quick` finishes the Fashion-MNIST matrix on a 2-core CPU in minutes;
+follows (book/methods.md, "The regime"); `quick` finishes the Fashion-MNIST matrix on a 2-core CPU in minutes;
 `tiny` is for tests and CI (a few seconds a run, on a subsample).
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ class BadInput(ValueError):
 
 
 def check_choice(kind: str, value, choices) -> None:
-    """Fail loudly, naming the valid choices (STYLE.md: wrong input fails loudly)."""
+    """Fail loudly, naming the valid choices (one line, before any work)."""
     if not isinstance(value, Hashable) or value not in choices:
         raise BadInput(f"Unknown {kind} {value!r}; valid choices: {', '.join(map(str, choices))}")
 
@@ -82,7 +82,7 @@ def max_valid_ratio(n_max: int, num_classes: int, kind: str = "exp") -> float:
 
 
 def imbalance_counts(n_max: int, num_classes: int, ratio: float, kind: str = "exp") -> list[int]:
-    """Images kept per class (DESIGN.md): class i keeps int(n_max * (1/ratio)**(i/(C-1))) (exp),
+    """Images kept per class (book/methods.md, "Data"): class i keeps int(n_max * (1/ratio)**(i/(C-1))) (exp),
     or the first C//2 classes keep n_max and the rest int(n_max/ratio) (step)."""
     check_choice("imbalance type", kind, IMBALANCE_TYPES)
     if not ratio >= 1:

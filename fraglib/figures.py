@@ -161,7 +161,7 @@ class Question:
     analyses: tuple = ()                  # Analysis computed when the runs are trained
     on_summary: bool = True               # its verdicts are collected on the summary page
     needs_regime: bool = True             # its claims are about networks that memorise (the paper's)
-    constants: Mapping = field(default_factory=dict)   # name -> value: the method's numbers, glued for the prose
+    constants: Mapping = field(default_factory=dict)   # name -> (value, meaning): the method's numbers, for the prose
     notebook: str | None = None           # its chapter's file where not notebooks/<chapter>.py (a question of your own)
 
     def __post_init__(self):

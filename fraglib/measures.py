@@ -1,4 +1,4 @@
-"""The paper's measures as pure, vectorised functions of arrays (DESIGN.md).
+"""The paper's measures as pure, vectorised functions of arrays (book/methods.md, "Measures").
 
 No model and no file inside: a chapter calls them on any run's embeddings, a test on a
 hand-made example whose answer is known. Shapes: N instances, H features, C classes.
@@ -283,7 +283,7 @@ def rises(ladder) -> bool:
     return bool(np.all(np.diff(np.asarray(ladder, float)) > 0))
 
 
-# -- which classes are which (DESIGN.md) ---------------------------------------------------------
+# -- which classes are which (book/methods.md, "Measures") ----------------------------------------
 
 
 def majority_minority(num_classes: int) -> tuple[int, int]:

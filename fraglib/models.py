@@ -3,7 +3,7 @@
 `Net.features(x)` is the paper's fe: the extractor's output after its last ReLU and global
 average pooling (non-negative, H = 64 for every network here). `Net.head` is a linear layer
 (with bias) or LDAM's cosine layer, whose `operands(fe)` return the effective (fe', W', b)
-such that logits = (fe' * W').sum(-1) + b exactly as the head computes them (DESIGN.md).
+such that logits = (fe' * W').sum(-1) + b exactly as the head computes them (book/methods.md, "Embeddings").
 """
 from __future__ import annotations
 

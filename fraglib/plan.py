@@ -140,3 +140,46 @@ def profile_toc(root: Path, profile: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(toc_text(profile))
     return path
+
+
+# -- the book's numbers: every constant the prose quotes, from the code that uses it ----------------
+NUMBERS_BEGIN = "<!-- the book's numbers: written by fraglib.plan.write_numbers, do not edit by hand -->"
+NUMBERS_END = "<!-- end of the book's numbers -->"
+
+
+def constants(q: str | None = None) -> dict[str, tuple]:
+    """name -> (value, meaning): the numbers every page may quote (the interval's level, the
+    resamples, the agreement level, the regime rule) and, with `q`, that question's own
+    (`Question.constants`: K values, coverage levels, ladders, Procrustean settings ...)."""
+    from . import verdicts
+    from .bootstrap import LEVEL, RESAMPLES, SMALL_N
+    from .questions import question
+    out = {"level": (f"{100 * LEVEL:g}%", "coverage of every interval shown"),
+           "resamples": (f"{RESAMPLES:,}", "bootstrap resamples of the images; draws of a size-matched control"),
+           "agree": (f"{100 * verdicts.AGREE:g}%", "share of resamples in which a claim must hold to hold beyond noise"),
+           "small_n": (SMALL_N, "a proportion from fewer images gets an exact interval"),
+           "regime_min": (f"{100 * verdicts.REGIME_MIN_TRAIN_ACC:g}%", "the regime: clean training accuracy, every class"),
+           "regime_small": (verdicts.REGIME_SMALL_CLASS, "the regime: a class of fewer images may miss one"),
+           "regime_rule": (verdicts.REGIME_RULE, "the regime, as one sentence")}
+    if q:
+        out.update(question(q).constants)
+    return out
+
+
+def numbers_table() -> str:
+    """Every constant of `constants`, the book's and each question's, as a markdown table."""
+    rows = [("every page", name, value, meaning) for name, (value, meaning) in constants().items()]
+    rows += [(q.id, name, value, meaning) for q in QUESTIONS for name, (value, meaning) in q.constants.items()]
+    lines = ["| where | name | value | meaning |", "|---|---|---|---|"]
+    lines += [f"| {w} | `{n}` | {v} | {m} |" for w, n, v, m in rows]
+    return "\n".join([NUMBERS_BEGIN, *lines, NUMBERS_END])
+
+
+def write_numbers(path: Path = REPO / "book" / "methods.md") -> bool:
+    """Put `numbers_table` into the methods page between its markers; True when it changed."""
+    text = Path(path).read_text()
+    start, end = text.index(NUMBERS_BEGIN), text.index(NUMBERS_END) + len(NUMBERS_END)
+    new = text[:start] + numbers_table() + text[end:]
+    if new != text:
+        Path(path).write_text(new)
+    return new != text

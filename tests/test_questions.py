@@ -77,3 +77,12 @@ def test_the_seed_studies_share_their_figure_options(shared_store):
     assert one is study and two.seed == 1 and study.with_seed(1) is two and two.with_seed(0) is study
     study._options["EOS"] = {"k_enemies": 3}
     assert two._options["EOS"] == {"k_enemies": 3}
+
+
+def test_the_methods_pages_numbers_are_the_codes():
+    """The table of the book's numbers on the methods page is the one the code writes, and the
+    chapters' prose glues the same values (no number typed twice)."""
+    from fraglib.plan import REPO, numbers_table
+    assert numbers_table() in (REPO / "book" / "methods.md").read_text(), \
+        "run: python -c 'from fraglib.plan import write_numbers; write_numbers()'"
+    assert "10, 30, 100" in numbers_table()            # the quick ladder, as config.COLLAPSE_RATIOS holds it

@@ -94,4 +94,5 @@ def check(o: Collapse, p: Collapse | None = None) -> list[Claim]:
 
 QUESTION = Question("COLLAPSE", 9, "minority_collapse", "Extension · Minority Collapse", "ladder", compute, check,
                     scope="profile",
-                    constants={f"ladder_{p}": " / ".join(f"{r:g}" for r in rs) for p, rs in COLLAPSE_RATIOS.items()})
+                    constants={f"ladder_{p}": (", ".join(f"{r:g}" for r in rs), f"the {p} profile's ladder of step ratios")
+                               for p, rs in COLLAPSE_RATIOS.items()})

@@ -116,4 +116,7 @@ QUESTION = Question(
     "EOS", 8, "eos", "Extension · EOS three-phase training", "pair", compute, check, {},
     KeyFigure("Test BAC (%) of three-phase training with EOS, the best other sampler and the end-to-end network.",
               "test BAC (%)", bars=(("e2e_bac", "end-to-end"), ("eos_bac", "EOS"), ("best_other_bac", "best other sampler"))),
-    analyses=(EOS_ROWS, EOS_AUTHORS, EOS_FRESH), constants={"k_enemies": K_ENEMIES})
+    analyses=(EOS_ROWS, EOS_AUTHORS, EOS_FRESH), constants={
+        "k_enemies": (K_ENEMIES, "EOS: nearest enemies a synthetic point is drawn towards"),
+        "finetune_epochs": (eos.FINETUNE.epochs, "EOS phase 3: epochs of fine-tuning the phase-1 head"),
+        "finetune_lr": (eos.FINETUNE.lr, "EOS phase 3: its learning rate")})

@@ -129,5 +129,7 @@ def check(o: Procrustean, p: Procrustean | None = None) -> list[Claim]:
 
 QUESTION = Question("PT", 10, "procrustean", "Extension · Procrustean training, our interpretation", "procrustean",
                     compute, check, scope="profile", needs_regime=False,
-                    constants={"site": PROCRUSTEAN_SITE, "strength": PROCRUSTEAN_STRENGTH,
-                               "early": f"the first 1/{EARLY_SHARE} of the epochs"})
+                    constants={"site": (PROCRUSTEAN_SITE, "where the batch is mixed (input or a mid-network feature map)"),
+                               "strength": (PROCRUSTEAN_STRENGTH, "mixing weight of the largest class (the smallest: 0)"),
+                               "early": (f"the first 1/{EARLY_SHARE} of the epochs", "what the claims call early"),
+                               "grad_size": (f"{GRAD_SIZE}x", "'much larger' feature gradients")})

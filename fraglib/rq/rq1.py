@@ -68,4 +68,5 @@ QUESTION = Question(
     "RQ1", 1, "rq1_retraining", "RQ1 · Classifier re-training", "pair", compute, check, PAPER,
     KeyFigure("Test BAC (%) of the three models of Table 1, every configuration.", "test BAC (%)",
               bars=(("bal_bac", "balanced-trained"), ("bac", "imbalanced-trained"), ("retrain_bac", "head re-trained"))),
-    analyses=(RETRAIN,), constants={"head_epochs": HeadRegime().epochs, "head_lr": HeadRegime().lr})
+    analyses=(RETRAIN,), constants={"head_epochs": (HeadRegime().epochs, "epochs of the re-trained head"),
+                                     "head_lr": (HeadRegime().lr, "its initial learning rate (cosine-decayed)")})

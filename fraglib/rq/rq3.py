@@ -120,5 +120,7 @@ QUESTION = Question(
     "RQ3", 3, "rq3_top_k", "RQ3 · Top-K features", "pair", compute, check, PAPER,
     KeyFigure("Class top-2 coverage of the imbalanced networks' training predictions (the paper's Figure 3).",
               "top-2 coverage", per_class=lambda f: np.asarray(f.class_coverage)[:, list(f.coverage_ks).index(2)]),
-    constants={"coverage_level": f"{100 * COVERAGE_LEVEL:g}%", "balanced_level": f"{100 * BALANCED_LEVEL:g}%",
-               "coverage_ks": ", ".join(map(str, COVERAGE_KS)), "k_of_64": K_OF_64})
+    constants={"coverage_level": (f"{100 * COVERAGE_LEVEL:g}%", "share of training predictions a few top-K ce decide"),
+               "balanced_level": (f"{100 * BALANCED_LEVEL:g}%", "the same, every class of the balanced network"),
+               "coverage_ks": (", ".join(map(str, COVERAGE_KS)), "K of the class coverage (Fig. 3)"),
+               "k_of_64": (K_OF_64, "the paper's K (of H = 64), scaled to the network's H")})

@@ -119,5 +119,7 @@ QUESTION = Question(
     "RQ4", 4, "rq4_ce_diversity", "RQ4 · Diversity of ce", "pair", compute, check, PAPER,
     KeyFigure("Each class's largest class-mean ce, imbalanced networks (the paper's Figures 4-5, Table 3).",
               "largest class-mean ce", per_class=lambda f: np.asarray(f.class_mean_ce_top)[:, 0]),
-    constants={"ratio_size": f"{RATIO_SIZE}x", "share_level": f"{100 * SHARE_LEVEL:g}%",
-               "share_classes": SHARE_CLASSES, "balanced_share": f"{BALANCED_SHARE}%"})
+    constants={"ratio_size": (f"{RATIO_SIZE}x", "Tables 3-4: the stated size of the others over the majority"),
+               "share_level": (f"{100 * SHARE_LEVEL:g}%", "Fig. 6: one ce's share of the logit, imbalanced"),
+               "share_classes": (SHARE_CLASSES, "Fig. 6: classes above that share"),
+               "balanced_share": (f"{BALANCED_SHARE}%", "Fig. 6: no class above this share, balanced")})

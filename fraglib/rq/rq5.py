@@ -96,4 +96,4 @@ QUESTION = Question(
     "RQ5", 5, "rq5_weights", "RQ5 · Classifier weights", "pair", compute, check, PAPER,
     KeyFigure("Each class's ten largest |W| summed, imbalanced networks (the paper's Figure 7).",
               "sum of the ten largest |W|", per_class=lambda f: f.weight_top_sum),
-    constants={"top_n": TOP_N})
+    constants={"top_n": (TOP_N, "the largest absolute weights of a class, summed")})

@@ -126,4 +126,6 @@ QUESTION = Question(
     "RQ6", 6, "rq6_fe_diversity", "RQ6 · Diversity of fe", "pair", compute, check, PAPER,
     KeyFigure("Features needed to describe each class, imbalanced networks (the paper's Figure 9).",
               "features", per_class=lambda f: f.features_to_describe),
-    constants={"member_k": MEMBER_K, "top_n": TOP_N, "above": f"{100 * ABOVE:g}%"})
+    constants={"member_k": (MEMBER_K, "an image's top-K features"),
+               "top_n": (TOP_N, "a class's most frequent top-K features (Fig. 8)"),
+               "above": (f"{100 * ABOVE:g}%", "Fig. 8: features present in more than this share of a class")})

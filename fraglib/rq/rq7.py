@@ -163,4 +163,4 @@ QUESTION = Question(
     "RQ7", 7, "rq7_false_positives", "RQ7 · False positives", "pair", compute, check, PAPER,
     KeyFigure("Frobenius distance of the class-mean fe of test TP and FP from training's (Fig. 10).",
               "Frobenius norm", bars=(("frob_tp", "train vs TP"), ("frob_fp", "train vs FP"))),
-    constants={"half": f"{HALF[0]:g}-{HALF[1]:g}", "member_k": MEMBER_K, "top_n": TOP_N})
+    constants={"half": (f"{HALF[0]:g}-{HALF[1]:g}", "FP magnitudes 'approx. half' of training's, as a range")})

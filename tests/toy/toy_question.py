@@ -27,5 +27,5 @@ def check(o: Toy, p: Toy) -> list:
 
 
 QUESTION = Question("TOY", 99, "toy_chapter", "Toy · a question of one's own", "pair", compute, check,
-                    scope="profile", needs_regime=False, constants={"answer": 42},
+                    scope="profile", needs_regime=False, constants={"answer": (42, "the toy's number")},
                     notebook=str(Path(__file__).with_name("toy_chapter.py")))

@@ -18,7 +18,7 @@ metrics.json records. A run is complete only when all of them verify and name th
 A run also records the fingerprint of the network that trained it (`models.fingerprint`: its
 structure and its classes' code): weights are only handed out for today's network. A run whose
 network has changed since is checked, neither trusted nor discarded: its weights go into today's
-network and must give the test BAC recorded when it was trained (`NETWORK_TOLERANCE`); then its
+network and must give the test BAC recorded when it was trained (`recovery.py`); then its
 fingerprint is updated and it is kept, otherwise its files are moved aside and it is trained again.
 What is damaged is redone alone: a damaged history.json is written again from metrics.json, a
 damaged metrics.json rebuilt from history.json and the model (an evaluation, seconds), damaged
@@ -46,29 +46,16 @@ from .data import RunData, make_run_data
 from .embed import Embeddings, extract
 from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, write_json
 from .provenance import source_digest
+from . import recovery
 from .device import pick_device
-from .train import evaluate, network_fingerprint, new_model, train
+from .train import evaluate, new_model, train
+from .train import network_fingerprint
 
 def default_root() -> Path:
     """Run store: $FRAGLIB_RUNS, else `runs/` beside the package's source checkout; resolved
     once, here, so that a relative path means the same folder to every process."""
     env = os.environ.get("FRAGLIB_RUNS")
     return (Path(env) if env else Path(__file__).resolve().parents[1] / "runs").resolve()
-
-
-def _read(path: Path) -> dict | None:
-    """A verified JSON record, or None where it is missing or damaged."""
-    try:
-        return read_json(path)
-    except (OSError, Damaged):
-        return None
-
-
-def _sha(path: Path) -> str | None:
-    try:
-        return sha256(path)
-    except OSError:
-        return None
 
 
 @contextmanager
@@ -122,10 +109,10 @@ class Run:
 
     def model(self, device=None):
         path = self.folder / "model.pt"
-        if _sha(path) != self.metrics["model_sha256"]:
+        if recovery.file_sha(path) != self.metrics["model_sha256"]:
             raise Damaged(path, "does not match the sha256 in metrics.json: ask the store for the run "
                                 "again (RunStore.get) to retrain it")
-        return _stored_net(self.folder, self.config, self.data).to(pick_device(device)).eval()
+        return recovery.stored_net(self.folder, self.config, self.data).to(pick_device(device)).eval()
 
     def _embeddings_ok(self) -> bool:
         path, metrics = self.folder / "embeddings.npz", self.metrics
@@ -150,7 +137,7 @@ class Run:
         worst compute the same value twice, and a half-written file is never read."""
         path = self.folder / "derived" / f"{name}.json"
         key = json.loads(json.dumps({**key, "model_sha256": self.metrics["model_sha256"]}))
-        blob = _read(path)
+        blob = recovery.read_record(path)
         if blob is not None and blob.get("key") == key and "value" in blob:
             return blob["value"]
         value = compute()
@@ -178,16 +165,10 @@ class RunStore:
 
     def _records(self, config: RunConfig):
         """(config ok, metrics, history, model.pt's sha256), each verified (None where not)."""
-        folder = self.folder(config)
-        saved = _read(folder / "config.json")
-        return (saved is not None and saved.get("config") == config.to_dict(), _read(folder / "metrics.json"),
-                _read(folder / "history.json"), _sha(folder / "model.pt"))
+        return recovery.records(self.folder(config), config)
 
     def _records_agree(self, config: RunConfig, on_todays_network: bool = False) -> bool:
-        same, metrics, history, model = self._records(config)
-        return (same and metrics is not None and history is not None and model is not None
-                and metrics.get("model_sha256") == model == history.get("summary", {}).get("model_sha256")
-                and (not on_todays_network or metrics.get("network") == network_fingerprint(config)))
+        return recovery.records_agree(self.folder(config), config, on_todays_network)
 
     def is_complete(self, config: RunConfig) -> bool:
         """Every record verifies, they name the same model, and that model was trained (or has
@@ -212,103 +193,14 @@ class RunStore:
                         self._train(config, folder, progress, device, stop_after_epoch, why)
         return Run(folder, config, self.data_root)
 
-    # -- recovery: nothing that can be verified is thrown away ------------------------------------
     def _recover(self, config: RunConfig, device=None, progress: bool = True) -> str | None:
-        """Make the run complete from what its files still vouch for, without training: records
-        of the release before digests adopted, a damaged config.json rebuilt, history.json from
-        metrics.json, metrics.json from history.json and the model; then a run of another version of the
-        network's code checked against today's (`_check_network`). None when the run is complete
-        after it; otherwise why it must be trained (which file, and what is wrong with it)."""
-        say = print if progress else (lambda *a, **k: None)
-        why = self._repair(config, device, say)
-        return why if why is not None else self._check_network(config, device, say)
-
-    def _repair(self, config: RunConfig, device, say) -> str | None:
-        """The records made whole and consistent (see `_recover`); None, or why not."""
-        folder = self.folder(config)
-        if _adopt_legacy(folder, config):
-            say(f"adopted {config.label()}: written by fraglib before digests, its model.pt matches the "
-                f"sha256 its metrics.json records (records re-written with digests)")
-            return None
-        same, metrics, history, model = self._records(config)
-        if model is None:
-            return "model.pt is missing" if not (folder / "model.pt").exists() else "model.pt is unreadable"
-        vouched = [r for r in (metrics, history) if r is not None and _summary(r).get("model_sha256") == model]
-        if not vouched:
-            if metrics is None and history is None:
-                return "metrics.json and history.json are both missing or damaged: nothing vouches for model.pt"
-            return "model.pt does not match the sha256 its metrics.json and history.json record (damaged)"
-        if not same:
-            saved = _read(folder / "config.json")
-            recorded = {_summary(r).get("config_digest") for r in vouched} - {None}
-            if recorded and recorded != {config.digest()}:
-                return self._set_aside(folder, "its records name another configuration")
-            if saved is not None and isinstance(saved.get("config"), dict) and not recorded:
-                return self._set_aside(folder, "config.json names another configuration")
-            write_json({"config": config.to_dict(), "fraglib_version": __version__}, folder / "config.json")
-            vouch = "the configuration digest its records hold" if recorded else "the folder's name"
-            say(f"config.json of {config.label()} was damaged: written again ({vouch} and the model's "
-                f"sha256 vouch for the run)")
-        if metrics is not None and metrics.get("model_sha256") == model and history is None:
-            summary = {k: metrics[k] for k in SUMMARY if k in metrics}
-            write_json({"epochs": metrics["history"], "summary": summary}, folder / "history.json")
-            say(f"history.json of {config.label()} was damaged: written again from metrics.json")
-        elif history is not None and _summary(history).get("model_sha256") == model and (
-                metrics is None or metrics.get("model_sha256") != model):
-            if history["summary"].get("network") != network_fingerprint(config):
-                # the test BAC recorded at training, which the network check needs, is lost with it
-                return self._set_aside(folder, "metrics.json is damaged, and history.json names another version of "
-                                               "the network (or none): nothing can check that model.pt fits today's "
-                                               "network", "unchecked")
-            data = make_run_data(config, self.data_root)
-            net = _stored_net(folder, config, data)
-            rebuilt = {**history["summary"], **evaluate(net, data, device), "history": history["epochs"]}
-            if _embeddings_intact(folder / "embeddings.npz"):
-                rebuilt["embeddings_sha256"] = sha256(folder / "embeddings.npz")
-            write_json(rebuilt, folder / "metrics.json")
-            say(f"metrics.json of {config.label()} was damaged: rebuilt from history.json and the model")
-        return None if self._records_agree(config) else "its records disagree with each other"
-
-    def _check_network(self, config: RunConfig, device, say) -> str | None:
-        """A run trained by another version of the network's code (or before runs recorded it):
-        kept, with today's fingerprint, when its weights fit today's network and give the test BAC
-        recorded at training; otherwise moved aside (why returned)."""
-        folder = self.folder(config)
-        metrics, today = read_json(folder / "metrics.json"), network_fingerprint(config)
-        if metrics.get("network") == today:
-            return None
-        data = make_run_data(config, self.data_root)
-        try:
-            net = _stored_net(folder, config, data)
-        except RuntimeError as e:
-            return self._set_aside(folder, f"model.pt does not fit today's network (models.py changed since it was "
-                                           f"trained: {str(e).splitlines()[0][:100]})", "other-network")
-        bac = evaluate(net, data, device, only=("test",))["test_bac"]
-        if abs(bac - metrics["test_bac"]) > NETWORK_TOLERANCE:
-            return self._set_aside(folder, f"trained by another version of the network (models.py changed since): "
-                                           f"its weights give test BAC {bac:.4f} today, {metrics['test_bac']:.4f} "
-                                           f"when trained", "other-network")
-        history = read_json(folder / "history.json")
-        history["summary"]["network"] = today
-        write_json(history, folder / "history.json")
-        Run(folder, config, self.data_root).update_metrics(network=today)
-        say(f"checked {config.label()} against today's network: its weights give the test BAC recorded when it "
-            f"was trained ({bac:.4f}); kept")
-        return None
-
-    def _set_aside(self, folder: Path, why: str, tag: str = "foreign") -> str:
-        """Move the files of a folder that holds another run out of the way (never deleted);
-        return the reason to train, naming where they went."""
-        aside = folder.with_name(f"{folder.name}.{tag}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
-        aside.mkdir()
-        for p in folder.iterdir():
-            if not p.name.startswith(".lock"):
-                p.rename(aside / p.name)
-        return f"{why}: its files were moved, not deleted, to {aside.name}"
+        """Make the run complete from what its files still vouch for, without training
+        (`recovery.recover`); None, or why it must be trained."""
+        return recovery.recover(self.folder(config), config, self.data_root, device, progress)
 
     def _train(self, config, folder, progress, device, stop_after_epoch, why: str = "not in the store"):
         config_file = folder / "config.json"
-        saved = _read(config_file)
+        saved = recovery.read_record(config_file)
         same = saved is not None and saved.get("config") == config.to_dict()
         for name in ("metrics.json", "model.pt", "history.json", "embeddings.npz"):
             (folder / name).unlink(missing_ok=True)  # an incomplete run's results are not trusted
@@ -347,7 +239,7 @@ class RunStore:
         """Every complete run in the store."""
         out = []
         for cfg_file in sorted(self.root.glob("**/config.json")):
-            saved = _read(cfg_file)
+            saved = recovery.read_record(cfg_file)
             try:
                 config = RunConfig.from_dict(saved["config"])
             except (ValueError, KeyError, TypeError):
@@ -360,75 +252,9 @@ class RunStore:
         shutil.rmtree(self.folder(config), ignore_errors=True)
 
 
-# the training's facts, kept in history.json so that a damaged metrics.json can be rebuilt
-SUMMARY = ("best_epoch", "best_val_bac", "best_test_bac", "selection", "train_seconds", "images_per_second",
-           "device", "host", "finished", "fraglib_version", "torch_version", "config_digest", "network",
-           "model_sha256")
-# a run's weights in today's network must give the test BAC recorded at training to within this
-# (the same weights on another thread count or CPU kind flip a few test images; a changed network
-# moves it by points)
-NETWORK_TOLERANCE = 0.002
-
-
-def _stored_net(folder: Path, config: RunConfig, data: RunData):
-    """model.pt's weights in today's network for `config`, on the CPU (RuntimeError when they do
-    not fit it); whoever calls it has checked model.pt against its records."""
-    net = new_model(config, data)
-    net.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
-    return net
-
-
-def _summary(record: dict) -> dict:
-    """The training's facts of a verified record: history.json keeps them under "summary",
-    metrics.json at its top level."""
-    return record.get("summary", {}) if "epochs" in record else record
-
-
 def _tidy(folder: Path) -> None:
     """Remove what a killed writer left in a run folder and its derived/ (a live writer's
     temporaries are never touched: `clean_temporaries` checks that their writer is gone)."""
     if folder.is_dir():
         clean_temporaries(folder)
         clean_temporaries(folder / "derived")
-
-
-def _plain_json(path: Path):
-    """A JSON file as written by fraglib before digests (no `_sha256`), or None."""
-    try:
-        obj = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return None if isinstance(obj, dict) and "_sha256" in obj else obj
-
-
-def _adopt_legacy(folder: Path, config: RunConfig) -> bool:
-    """A run written by the release before digests (same folder key; plain JSON records, history
-    a list, metrics.json holding model.pt's sha256): adopted when its config matches and its
-    model.pt matches that sha256; its records (and derived analyses) re-written with digests."""
-    saved, metrics, history = (_plain_json(folder / n) for n in ("config.json", "metrics.json", "history.json"))
-    if not (isinstance(saved, dict) and saved.get("config") == config.to_dict() and isinstance(metrics, dict)
-            and isinstance(history, list) and "model_sha256" in metrics):
-        return False
-    if _sha(folder / "model.pt") != metrics["model_sha256"]:
-        return False
-    summary = {k: metrics[k] for k in SUMMARY if k in metrics}
-    write_json({"epochs": history, "summary": summary}, folder / "history.json")
-    write_json({**metrics, "history": history}, folder / "metrics.json")
-    for blob in sorted((folder / "derived").glob("*.json")):
-        old = _plain_json(blob)
-        if isinstance(old, dict) and {"key", "value"} <= set(old):
-            write_json(old, blob)
-    write_json(saved, folder / "config.json")
-    return True
-
-
-def _embeddings_intact(path: Path) -> bool:
-    """Whether an embeddings file reads whole (every array's zip CRC checked)."""
-    import numpy as np
-    try:
-        with np.load(path) as z:
-            for name in z.files:
-                z[name]
-        return True
-    except Exception:
-        return False

@@ -15,7 +15,7 @@ FLOORS = [
     {"config", "verdicts"},                                   # what a run is; the verdict kinds and rules
     {"data", "models", "losses", "procrustean", "heads"},     # the training wing's parts
     {"train", "eos"},
-    {"embed"},
+    {"embed", "recovery"},                                   # what a run folder still vouches for
     {"runs"},                                                 # the run store
     {"figures"},                                              # what a question module is made of
     {"paper", "claims"},

@@ -8,10 +8,9 @@ resumed run on the CPU ends exactly as an uninterrupted one.
 """
 from __future__ import annotations
 
-import copy
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -96,15 +95,27 @@ def _fingerprint(model: str, channels: int, classes: int, cosine: bool, scale: f
         return fingerprint(build_model(model, channels, classes, cosine_head=cosine, scale=scale))
 
 
+@dataclass
+class LoopState:
+    """Where the training loop stands, saved in every checkpoint (as a plain dict) and resumed."""
+
+    epoch: int = 0                         # the next epoch to train
+    history: list = field(default_factory=list)   # one entry per finished epoch
+    best_state: dict | None = None         # the chosen epoch's weights so far (CPU tensors)
+    best_epoch: int = -1
+    best_bac: float = -1.0                 # its selection BAC (validation, or test under the paper's protocol)
+    seconds: float = 0.0                   # wall time of the finished epochs, evaluation included
+    loop_seconds: float = 0.0              # ... of their training passes alone
+    images: int = 0                        # training images seen (for images per second)
+
+
 def _start(config: RunConfig, data: RunData, device):
     """A new network (seeded), its optimiser and an empty training state."""
     reg = config.regime
     # channels_last at every precision: 1.3x faster in fp32 too (2-core AVX2 CPU, small net)
     model = new_model(config, data).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=reg.lr, momentum=reg.momentum, weight_decay=reg.weight_decay)
-    state = {"epoch": 0, "history": [], "best_state": None, "best_epoch": -1, "best_bac": -1.0,
-             "seconds": 0.0, "loop_seconds": 0.0, "images": 0}
-    return model, opt, state
+    return model, opt, LoopState()
 
 
 def _resume(config: RunConfig, data: RunData, checkpoint, device):
@@ -132,7 +143,7 @@ def _resume(config: RunConfig, data: RunData, checkpoint, device):
         opt.load_state_dict(saved["optimizer"])
         if not (isinstance(saved["state"], dict) and {"epoch", "history", "best_state"} <= set(saved["state"])):
             raise ValueError("no training state")
-        return model, opt, saved["state"]
+        return model, opt, LoopState(**saved["state"])
     except (RuntimeError, ValueError, KeyError, TypeError) as e:   # e.g. models.py changed since
         print(f"checkpoint not used, training from scratch: {checkpoint} does not fit this network "
               f"and optimiser (the code changed since it was written: {str(e).splitlines()[0][:120]})")
@@ -251,7 +262,7 @@ def _train(config: RunConfig, data: RunData, checkpoint, device, progress: bool,
     model, opt, state = _resume(config, data, checkpoint, device)
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
     n = len(x_train)
-    for epoch in range(state["epoch"], reg.epochs):
+    for epoch in range(state.epoch, reg.epochs):
         t0 = time.perf_counter()
         for group in opt.param_groups:
             group["lr"] = reg.lr_at(epoch)
@@ -262,23 +273,23 @@ def _train(config: RunConfig, data: RunData, checkpoint, device, progress: bool,
         pred = predict(model, x_sel, data.spec, device, reg.precision).argmax(1).numpy()
         sel_bac = balanced_accuracy(y_sel.numpy(), pred, data.num_classes)
         seconds = time.perf_counter() - t0
-        state["seconds"] += seconds
-        state["loop_seconds"] += loop_seconds
-        state["images"] += n
-        state["history"].append(_history_entry(config, epoch, loss, sums, n, sel_bac, seconds, loop_seconds, clean))
-        if epoch >= reg.select_from_epoch and sel_bac > state["best_bac"]:
-            state["best_bac"], state["best_epoch"] = sel_bac, epoch
-            state["best_state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        state["epoch"] = epoch + 1
+        state.seconds += seconds
+        state.loop_seconds += loop_seconds
+        state.images += n
+        state.history.append(_history_entry(config, epoch, loss, sums, n, sel_bac, seconds, loop_seconds, clean))
+        if epoch >= reg.select_from_epoch and sel_bac > state.best_bac:
+            state.best_bac, state.best_epoch = sel_bac, epoch
+            state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        state.epoch = epoch + 1
         if progress:
             tqdm.write(f"epoch {epoch + 1}/{reg.epochs}  loss {loss / n:.4f}  "
                        f"{config.selection} BAC {sel_bac:.4f}  {n / loop_seconds:,.0f} img/s")
         save_verified({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                       "state": copy.deepcopy(state), "network": network_fingerprint(config)}, checkpoint)
+                       "state": asdict(state), "network": network_fingerprint(config)}, checkpoint)
         if stop_after_epoch is not None and epoch + 1 == stop_after_epoch and epoch + 1 < reg.epochs:
             raise Interrupted(f"stopped after epoch {epoch + 1} as asked")
-    return TrainResult(state["best_state"], state["best_epoch"], state["best_bac"], state["history"],
-                       state["seconds"], state["images"] / max(state["loop_seconds"], 1e-9))
+    return TrainResult(state.best_state, state.best_epoch, state.best_bac, state.history,
+                       state.seconds, state.images / max(state.loop_seconds, 1e-9))
 
 
 def evaluate(model: Net, data: RunData, device=None, only: tuple = ("train", "test", "val")) -> dict:

@@ -21,3 +21,11 @@ def test_pyproject_and_environment_agree():
     listed.discard("-e .")
     assert listed == wanted  # same names and the same pins
     assert {_name(r) for r in listed} == {_name(r) for r in wanted}
+
+
+def test_every_fraglib_package_is_installed_by_a_wheel():
+    """A subpackage left out of [tool.setuptools] packages works in the editable install and is
+    missing from a wheel: every folder of fraglib with an __init__.py is listed."""
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "fraglib").rglob("__init__.py")}
+    assert found == listed

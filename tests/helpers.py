@@ -17,6 +17,7 @@ def tiny(loss="ce", ratio=100, **kw) -> RunConfig:
 def no_training(monkeypatch) -> None:
     """Make any training in the run store fail the test (what must be recovered, not retrained)."""
     import pytest
+
     import fraglib.runs
     monkeypatch.setattr(fraglib.runs, "train", lambda *a, **k: pytest.fail("trained again"))
 
@@ -24,8 +25,9 @@ def no_training(monkeypatch) -> None:
 def fake_run(fe, y, W, b=None, W_eff=None, fe_eff=None, fe_test=None, y_test=None, test_bac=0.5,
              train_acc=None):
     """Stand-ins for a run's embeddings and metrics, nothing trained: (embeddings, metrics)."""
-    import numpy as np
     from types import SimpleNamespace
+
+    import numpy as np
     fe, W = np.asarray(fe, float), np.asarray(W, float)
     b = np.zeros(len(W)) if b is None else np.asarray(b, float)
     W_eff = W if W_eff is None else np.asarray(W_eff, float)
@@ -54,5 +56,6 @@ def fake_record(balanced, imbalanced, B: int = 200, seed: int = 0, analyses=None
 def paper_of(dataset: str, loss: str, kind: type, model: str | None = None):
     """`paper.paper_figures` for a figures class: its question module's table of the paper's numbers."""
     import sys
+
     from fraglib.paper import paper_figures
     return paper_figures(getattr(sys.modules[kind.__module__], "PAPER", {}), kind, dataset, loss, model)

@@ -8,16 +8,17 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from fraglib.pages import cached_key, page_key, retitle
-from fraglib.plan import chapters, plan, profile_toc, toc_text
 from fraglib.config import MATRIX
+from fraglib.fileio import sha256
+from fraglib.pages import cached_key, page_key, retitle
+from fraglib.plan import plan, profile_toc, toc_text
 from fraglib.questions import QUESTIONS
 
-REPO = Path(__file__).resolve().parents[1]
+from .helpers import REPO
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -199,3 +200,22 @@ def test_seeds_count_each_claim_over_the_seeds(built_book):
     assert "holds in (seeds)" in page and "counts each claim over seeds 0 to 1" in page
     summary = (runs / "summary.ipynb").read_text()
     assert "mean ± sd over 2 seeds" in summary and "holds in (seeds)" in summary
+
+
+# -- static files and temporaries ----------------------------------------------------------------------
+def test_a_truncated_vega_bundle_is_written_again(tmp_path):
+    """Probe: a truncated vega-bundle.js was reused, and every chart silently stopped drawing."""
+    from fraglib.charts import write_vega_bundle
+    path = write_vega_bundle(tmp_path)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 3])
+    assert write_vega_bundle(tmp_path).read_bytes() == whole
+
+
+def test_a_truncated_mathjax_is_copied_again(tmp_path):
+    from fraglib.book import MATHJAX, write_mathjax
+    if not MATHJAX.exists():
+        pytest.skip("MathJax is not installed (bash .ci/setup fetches it)")
+    path = write_mathjax(tmp_path)
+    path.write_bytes(path.read_bytes()[:100])
+    assert sha256(write_mathjax(tmp_path)) == sha256(MATHJAX)

@@ -53,10 +53,13 @@ def test_paper_regime_is_cao_et_al():
 
 
 # -- precision by capability (issue 8) ----------------------------------------------------------
+
 import torch  # noqa: E402
 
-import fraglib.config as C  # noqa: E402
 import fraglib.device as Dv  # noqa: E402
+from fraglib.__main__ import build_parser, config_from_args
+
+from .helpers import tiny
 
 
 @pytest.mark.parametrize("device,cpu_bf16,cuda_bf16,expected", [
@@ -112,3 +115,59 @@ def test_default_config_resolves_its_own_model_and_precision():
     cfg = RunConfig()
     assert cfg.model == "smallnet" and cfg.regime.precision in ("bf16", "fp32")
     assert RunConfig(profile="paper", dataset="celeba").model == "resnet56"
+
+
+# -- one place makes a run's config -----------------------------------------------------------------
+def cli_config(*args) -> RunConfig:
+    return config_from_args(build_parser().parse_args(["train", *args]))
+
+
+@pytest.mark.parametrize("override", [{"precision": "auto"}, {"batch_size": 64}, {"lr": 0.05},
+                                      {"precision": None}])
+def test_overriding_a_regime_field_keeps_the_profiles_selection_window(override):
+    """Probe: make(profile='quick', precision='auto') reset select_from_epoch from 36 to 0."""
+    assert RunConfig.make(profile="quick", **override).regime.select_from_epoch == 36
+
+
+def test_fewer_epochs_move_the_selection_window_with_them():
+    assert RunConfig.make(profile="quick", epochs=20).regime.select_from_epoch == 18
+    assert RunConfig.make(profile="quick", epochs=20, select_from_epoch=3).regime.select_from_epoch == 3
+    assert RunConfig.make(profile="paper", epochs=20).regime.select_from_epoch == 16   # from 160 of 200
+
+
+def test_whole_float_seeds_are_accepted_like_whole_numbers():
+    assert cli_config("--seed", "1.0", "--profile", "tiny").seed == 1
+    assert build_parser().parse_args(["book", "--seeds", "3.0"]).seeds == 3
+
+
+# -- bad input ------------------------------------------------------------------------------------
+def test_a_ratio_that_empties_a_class_names_the_largest_valid_ratio():
+    """Probes: --ratio 1e9 trained with 7 empty classes; imbalance_ratio=inf was accepted."""
+    with pytest.raises(ValueError, match="largest valid ratio is 150"):
+        tiny(ratio=1e9)
+    with pytest.raises(ValueError, match="finite number >= 1"):
+        tiny(ratio=float("inf"))
+    assert tiny(ratio=150).imbalance_ratio == 150
+
+
+@pytest.mark.parametrize("seed", [10 ** 14, 1.5, -1, "x", True])
+def test_a_bad_seed_is_refused_where_the_config_is_made(seed):
+    """Probes: --seed 10**14 overflowed; seed=1.5 was accepted, then failed."""
+    with pytest.raises(ValueError, match="seed must be a whole number"):
+        tiny(seed=seed)
+
+
+def test_seed_forms_are_one_run():
+    """Probes: seed='0' and seed=0 were two runs; papermill's -p seed 0.0 failed cryptically."""
+    assert tiny(seed="0").key() == tiny(seed=0.0).key() == tiny(seed=0).key()
+
+
+@pytest.mark.parametrize("field", ["epochs", "batch_size"])
+def test_zero_epochs_or_batch_is_a_clear_error(field):
+    with pytest.raises(ValueError, match=f"{field} must be a whole number >= 1"):
+        tiny(**{field: 0})
+
+
+def test_the_default_config_is_valid():
+    """Probe: RunConfig() failed on its own default model ""."""
+    assert RunConfig().model == "resnet32" or RunConfig().model == "smallnet"

@@ -2,18 +2,28 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
-from fraglib.fileio import load_verified, save_verified
-
 import fraglib.data as D
 from fraglib.config import RunConfig
+from fraglib.fileio import (
+    load_verified,
+    save_verified,
+)
 
+from .fake_datasets import (
+    make_celeba,
+    make_cifar10,
+    make_fashion_gz,
+    make_svhn,
+    skip_md5,
+)
 from .helpers import tiny
-from .fake_datasets import make_celeba, make_cifar10, make_fashion_gz, make_svhn, skip_md5
 
 
 def test_imbalance_counts_match_design():
@@ -196,3 +206,17 @@ def test_celeba_with_too_few_images_says_so(tmp_path, monkeypatch):
     make_celeba(tmp_path, n_per_group=1)
     with pytest.raises(ValueError, match="images, 5000 were asked for"):
         D.load_source("celeba", True, tmp_path)
+
+
+def test_a_killed_data_preparation_leaves_no_temporary(tmp_path):
+    """Probe: a kill while the prepared data was written left a 45 MB temporary for good."""
+    from fraglib.data import load_source
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    import socket
+    stray = prepared / f".fashion-mnist-test.pt.{socket.gethostname().replace('.', '_')}-{dead}.x1.tmp"
+    stray.write_bytes(b"half")
+    load_source("fashion-mnist", False, tmp_path)
+    assert not stray.exists() and (prepared / "fashion-mnist-test.pt").exists()

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import fraglib.measures as M
+import fraglib.runs as R
 from fraglib.heads import fit_linear_head, head_bac
 
 from .helpers import tiny
@@ -68,3 +69,16 @@ def test_fit_linear_head_separates_separable_embeddings():
     assert head_bac(W, b, fe, y, 4) > 0.98
     W2, b2 = fit_linear_head(fe, y, 4, seed=0)
     np.testing.assert_array_equal(W, W2)  # same seed, same head
+
+
+def test_embeddings_are_extracted_again_once_the_code_that_extracts_them_changes(done, monkeypatch):
+    store, _ = done
+    run = store.get(tiny(), train_if_missing=False)
+    run.embeddings()
+    calls, real = [], R.extract
+    monkeypatch.setattr(R, "extract", lambda *a, **k: calls.append(1) or real(*a, **k))
+    run.embeddings()
+    assert not calls                                           # stored, same code: read
+    monkeypatch.setattr(R, "source_digest", lambda module: "edited")
+    run.embeddings()
+    assert calls == [1] and run.metrics["embeddings_code"] == "edited"

@@ -10,13 +10,11 @@ import pandas as pd
 import pytest
 import vl_convert as vlc
 
-from fraglib import chapter, charts, claims, verdicts
-from fraglib import figures as F
+from fraglib import chapter, charts, claims
 from fraglib.bootstrap import Resample
 from fraglib.figures import Record
 from fraglib.questions import BY_ID, QUESTIONS
-from fraglib.rq import collapse, rq1, rq2, rq3, rq4, rq5, rq6, rq7
-from fraglib.rq import eos as rq_eos
+from fraglib.rq import collapse, rq1
 from fraglib.rq import procrustean as pt
 
 from .helpers import fake_record, fake_run, paper_of

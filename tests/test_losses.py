@@ -8,7 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from fraglib.config import RunConfig
-from fraglib.losses import CDT, LDAMDRW, Focal, build_loss, class_balanced_weights, ldam_margins
+from fraglib.losses import (
+    CDT,
+    LDAMDRW,
+    Focal,
+    build_loss,
+    class_balanced_weights,
+    ldam_margins,
+)
 
 
 def test_ldam_margins_scale_as_n_to_minus_quarter():

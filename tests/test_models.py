@@ -30,8 +30,8 @@ def test_resnet_sizes_match_he_et_al():
 
 
 def test_the_network_fingerprint_sees_code_and_structure_not_comments():
-    from fraglib.provenance import code_tokens as _code_tokens
     from fraglib.models import fingerprint
+    from fraglib.provenance import code_tokens as _code_tokens
     code = 'class A:\n    """Doc."""\n    def f(self, x):  # a comment\n        return x * 2\n'
     same = 'class A:\n    """Another doc."""\n\n    def f(self, x):\n        # moved comment\n        return x*2\n'
     other = 'class A:\n    """Doc."""\n    def f(self, x):\n        return x * 3\n'

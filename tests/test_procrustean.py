@@ -5,10 +5,8 @@ import pytest
 import torch
 
 from fraglib.procrustean import feature_site, mix, mix_strength
-from fraglib.train import batch_class_sums
-from fraglib.rq import collapse, rq1, rq2, rq3, rq4, rq5, rq6, rq7
-from fraglib.rq import eos as rq_eos
 from fraglib.rq import procrustean as pt
+from fraglib.train import batch_class_sums
 
 from .helpers import tiny
 

@@ -1,24 +1,29 @@
 """The run store: train once, load after; resume after a kill; never load a damaged run."""
 from __future__ import annotations
 
-import json
+import errno
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import torch
+from filelock import FileLock
 
 import fraglib.runs as R
-from fraglib.fileio import read_json, sha256
+from fraglib.__main__ import main
+from fraglib.fileio import (
+    read_json,
+    sha256,
+)
 from fraglib.train import Interrupted
 
-from .helpers import tiny
+from .helpers import REPO, tiny
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _weights(run):
@@ -129,3 +134,107 @@ def test_run_model_reproduces_stored_test_accuracy(shared_store):
     from fraglib.train import evaluate
     run = shared_store.get(tiny(), progress=False)
     assert evaluate(run.model("cpu"), run.data, "cpu")["test_bac"] == run.metrics["test_bac"]
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "fraglib", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+# -- writers and readers of a run folder ---------------------------------------------------------------
+WRITER = """
+import sys, time
+from fraglib.runs import RunStore
+from fraglib.config import RunConfig
+store = RunStore(sys.argv[1])
+run = store.get(RunConfig.make('fashion-mnist', 'ce', 100, profile='tiny'), train_if_missing=False)
+ok = bad = 0
+end = time.time() + float(sys.argv[2])
+i = 0
+while time.time() < end:
+    i += 1
+    try:
+        run.derived('probe', {'i': i}, lambda: list(range(2000)))
+        ok += 1
+    except OSError as e:
+        bad += 1
+print(ok, bad)
+"""
+
+
+@pytest.mark.slow
+def test_a_derived_write_survives_a_reader_asking_for_the_run(done):
+    """Probe: `RunStore.get` tidied derived/ and removed the writer's temporary file: 2,806 of
+    3,871 writes failed in a 60 s loop."""
+    store, folder = done
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(store.root), "6"], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    end = time.time() + 6
+    reads = 0
+    while time.time() < end:
+        store.get(tiny(), train_if_missing=False)
+        reads += 1
+    ok, bad = map(int, writer.communicate(timeout=60)[0].split())
+    assert reads > 50 and ok > 50 and bad == 0, (reads, ok, bad)
+
+
+def test_temporaries_left_by_a_kill_are_removed_on_the_next_access(done):
+    store, folder = done
+    left = [folder / ".model.pt.abc123.tmp", folder / "derived" / ".eos.json.x1.tmp"]
+    for p in left:
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(b"half")
+    store.get(tiny(), progress=False)
+    assert not any(p.exists() for p in left)
+
+
+def test_a_process_waiting_on_a_lock_says_for_whom(tmp_path, capsys):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    held = threading.Event()
+
+    def hold():   # another holder (a thread: filelock refuses a second holder in one thread)
+        with FileLock(str(folder / ".lock")):
+            (folder / ".lock.owner").write_text('{"pid": 4242, "host": "labserver", "since": "now"}')
+            held.set()
+            time.sleep(0.5)
+    threading.Thread(target=hold).start()
+    held.wait()
+    with R.locked(folder, "the run X", poll=0.1):
+        pass
+    out = capsys.readouterr().out
+    assert "waiting for the run X: process 4242 on labserver" in out
+
+
+def test_a_store_or_data_folder_that_is_a_file_is_one_line(tmp_path):
+    """Probes: --runs / FRAGLIB_DATA naming a file gave tracebacks."""
+    f = tmp_path / "afile"
+    f.write_text("x")
+    r = cli("list", "--runs", str(f))
+    assert r.returncode == 2 and "is a file, not a folder" in r.stderr and "Traceback" not in r.stderr
+    r = cli("train", "--profile", "tiny", "--runs", str(tmp_path / "runs"), "--quiet", env={"FRAGLIB_DATA": str(f)})
+    assert r.returncode == 2 and "is a file, not a folder" in r.stderr and "Traceback" not in r.stderr
+    r = cli("train", "--profile", "tiny", "--seed", str(10 ** 14), "--runs", str(tmp_path / "runs"))
+    assert r.returncode == 2 and "seed must be a whole number" in r.stderr
+
+
+def test_a_relative_store_is_resolved_once(tmp_path, monkeypatch):
+    """Probe: FRAGLIB_RUNS relative with `book --root` elsewhere trained the runs into two stores."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FRAGLIB_RUNS", "rel-runs")
+    root = R.RunStore().root
+    monkeypatch.chdir(REPO)
+    assert root == tmp_path / "rel-runs" and root.is_absolute()
+
+
+def test_a_read_only_store_or_data_folder_is_one_line(tmp_path, monkeypatch, capsys):
+    """Probes: a missing run in a read-only store, a read-only data folder: tracebacks or raw
+    library messages. (Simulated: the tests may run as root, whom permissions do not stop.)"""
+
+    def read_only(self, *a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    code = main(["train", "--profile", "tiny", "--runs", str(tmp_path / "ro-runs"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Permission denied" in err and "ro-runs" in err and "Fix:" in err
+    assert len(err.strip().splitlines()) == 1

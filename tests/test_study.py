@@ -9,6 +9,8 @@ from fraglib.questions import QUESTIONS
 from fraglib.study import Study, analyse
 from fraglib.verdicts import OUTSIDE, REGIME_MIN_TRAIN_ACC, RegimeCheck
 
+from .helpers import no_training, tiny
+
 
 def study_configs(*args, **kw):
     pair = pair_configs(*args, **kw)
@@ -78,7 +80,6 @@ def test_a_derived_analysis_is_computed_again_once_its_code_changes(done, monkey
     the book reading the value the old code computed."""
     import fraglib.study as S
     from fraglib.figures import Analysis
-    from .helpers import tiny
     store, _ = done
     run = store.get(tiny(), train_if_missing=False)
     calls = []
@@ -90,6 +91,7 @@ def test_a_derived_analysis_is_computed_again_once_its_code_changes(done, monkey
 
 def test_the_source_digest_follows_imports_and_ignores_comments(tmp_path, monkeypatch):
     import shutil
+
     import fraglib.provenance as F
     package = tmp_path / "fraglib"
     shutil.copytree(F.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
@@ -109,3 +111,10 @@ def test_the_source_digest_follows_imports_and_ignores_comments(tmp_path, monkey
     finally:
         monkeypatch.undo()
         F.source_digest.cache_clear()
+
+
+def test_a_study_is_validated_before_anything_trains(store, monkeypatch):
+    no_training(monkeypatch)
+    with pytest.raises(ValueError):
+        Study("fashion-mnist", "ce", 0, "tiny", store=store, progress=False)
+    assert not any(store.root.glob("**/config.json"))

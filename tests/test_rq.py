@@ -1,20 +1,154 @@
-"""Each verdict rule on hand-made figures, the paper-row fallback, and the size-matched control."""
+"""The question modules (fraglib/rq/*): each question's figures on hand-made arrays whose answer is
+known, its claims and their verdicts, and the paper's numbers under the same names."""
 from __future__ import annotations
+
+from dataclasses import fields
 
 import numpy as np
 import pytest
 
 from fraglib import claims, verdicts
 from fraglib import figures as F
+from fraglib.questions import BY_ID, QUESTIONS
 from fraglib.rq import collapse, rq1, rq2, rq3, rq4, rq5, rq6, rq7
 from fraglib.rq import eos as rq_eos
-from fraglib.rq import procrustean as pt
 
 from .helpers import fake_record, fake_run, paper_of
 
 
+# -- issue 19: Minority Collapse read along the ladder, centred ------------------------------------
+def _ladder_record(class_means_by_rung, W_by_rung, n=30):
+    """A ladder Record whose runs' training fe sit exactly on the given class means."""
+    from types import SimpleNamespace
+
+    from fraglib.figures import Record
+    emb, configs = {}, {}
+    for r, (means, W) in enumerate(zip(class_means_by_rung, W_by_rung)):
+        means = np.asarray(means, float)
+        C = len(means)
+        y = np.repeat(np.arange(C), n)
+        emb[f"r{r}"] = SimpleNamespace(fe_train=means[y], y_train=y, weight=np.asarray(W, float), num_classes=C)
+        configs[f"r{r}"] = SimpleNamespace(imbalance_ratio=float(10 ** r))
+    return Record(embeddings=emb, metrics={}, configs=configs)
+
+
+# -- issue 18: controls, verdict kinds, small classes, thresholds, the paper's own statistics --------
+def _pair_of(fe_tr, y_tr, fe_te, y_te, W, seed=0, B=1000):
+    """A pair record whose two runs are the same hand-made network (what the pair figures need)."""
+    C = W.shape[0]
+    run = fake_run(fe_tr, y_tr, W, fe_test=fe_te, y_test=y_te)
+    run[0].fe_full, run[0].y_full = fe_tr, y_tr
+    pred = (np.asarray(fe_te) @ W.T).argmax(1).tolist()
+    rows = [{"sampler": s, "bac": 0.5, "pred": pred, "class_acc": [0.5] * C, "n_train": len(y_tr),
+             "sampling_seconds": 0.0, "head_seconds": 0.0} for s in ("none", "crt", "ros", "smote", "eos")]
+    return fake_record(run, run, B=B, seed=seed,
+                       analyses={"retrain": {"bac": 0.5, "pred": pred}, "eos": rows, "eos-authors": rows[-1:],
+                                 "eos-fresh": rows[-1:]})
+
+
+def _diversity_run(minority_features: int, n_major=400, n_minor=10, H=64, seed=0):
+    """fe whose top-7 set of each image is drawn from the first `features` of H: the majority
+    from all H, the minority from `minority_features`."""
+    rng = np.random.default_rng(seed)
+    rows, ys = [], []
+    for c, (n, pool) in enumerate(((n_major, H), (n_minor, minority_features))):
+        for _ in range(n):
+            fe = rng.uniform(0, 0.5, H)
+            fe[rng.choice(pool, 7, replace=False)] += 1.0
+            rows.append(fe)
+            ys.append(c)
+    fe = np.array(rows)
+    return fake_run(fe, np.array(ys), rng.normal(size=(2, H)))
+
+
+def rq1_figs(bal, imb, retrain, spread):
+    boot = {"bal_bac": around(bal, spread, seed=1), "bac": around(imb, spread, seed=2),
+            "retrain_bac": around(retrain, spread, seed=3)}
+    return rq1.RQ1(bal_bac=bal, bac=imb, retrain_bac=retrain, boot=boot)
+
+
 def around(value, spread, B=1000, seed=0):
     return value + spread * np.random.default_rng(seed).standard_normal(B)
+
+
+def test_rq5_weights_are_the_raw_W_even_for_a_cosine_head():
+    """A cosine head's normalised rows all have norm 1: with W/|W| the majority-vs-minority sum
+    cannot differ as it does in the raw weights (it flips here)."""
+    W = np.array([[4.0, 3.0], [0.3, 0.4], [0.9, 1.2]])          # raw: row norms 5, 0.5, 1.5
+    W_eff = W / np.linalg.norm(W, axis=1, keepdims=True)         # every row norm 1
+    W_eff[0] = [0.6, 0.6]                                        # so the majority's unit row sums lower
+    fe = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    run = fake_run(fe, [0, 1, 2], W, W_eff=W_eff)
+    rq = rq5.compute(fake_record(run, run))
+    assert rq.w_sum_majority == pytest.approx(7.0) and rq.w_sum_minority == pytest.approx(2.1)
+    assert rq.w_max == pytest.approx(4.0)
+    # the old definition (effective W'): the minority's sum would exceed the majority's
+    assert np.abs(W_eff[0]).sum() < np.abs(W_eff[2]).sum()
+
+
+def test_majority_and_minority_follow_the_imbalance_order_on_a_balanced_run():
+    """Equal counts: argmin would name class 0 as the minority too; the order says class C - 1."""
+    assert F.majority_minority(10) == (0, 9)
+    fe = np.eye(3).repeat(2, axis=0)
+    y = [0, 0, 1, 1, 2, 2]                                      # a balanced run
+    acc = [1.0, 0.5, 0.25]
+    run = fake_run(fe, y, np.eye(3), train_acc=acc)
+    rq = rq2.compute(fake_record(run, run))
+    assert (rq.maj_train, rq.min_train) == (100.0, 25.0)       # class 0 vs class 2, not 0 vs 0
+
+
+def test_rq3_top_k_on_a_hand_worked_example():
+    # predicted class 0 by fe . W0 = 3 + 1 = 4 vs class 1's 2: K* = 1 (3 > 2)
+    fe = np.array([[3.0, 1.0], [1.0, 0.2]])
+    W = np.array([[1.0, 1.0], [0.0, 2.0]])
+    run = fake_run(fe, [0, 1], W)
+    rq = rq3.compute(fake_record(run, run))
+    assert rq.H == 2 and rq.k94 == 1 and len(rq.coverage_all) == 3
+
+
+def test_rq7_counts_the_classes_left_out():
+    fe = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1]])
+    W = np.eye(2)
+    # test: image 2 (label 1) is predicted 0: class 0 has TP and FP, class 1 has TP only
+    run = fake_run(fe, [0, 1, 1], W, fe_test=fe, y_test=[0, 1, 1])
+    rq = rq7.compute(fake_record(run, run))
+    assert rq.classes_left_out == 1 and rq.frob_fp >= 0
+
+
+def test_every_paper_figure_has_a_field_of_ours_under_the_same_name():
+    for q in QUESTIONS:
+        for (dataset, loss), paper in q.paper.items():
+            assert dataset in ("cifar10", "svhn", "celeba") and loss in ("ce", "focal", "ldam-drw")
+            assert type(paper).__module__ == q.figures.__module__      # the question's own figures class
+            ours = {f.name for f in fields(type(paper))}
+            assert set(paper.scalars()) <= ours
+    p, label = paper_of("fashion-mnist", "focal", rq4.RQ4)
+    assert p.largest_ce_ratio == 4.01 and "CIFAR-10" in label
+    p, label = paper_of("fashion-mnist", "cdt", rq1.RQ1)
+    assert p.bal_bac is None and "no such experiment" in label
+
+
+def test_claims_read_figures_by_name_and_show_a_dash_where_the_paper_is_silent():
+    ours = rq4.RQ4(largest_ce_majority=1.0, largest_ce_others=3.0, largest_ce_ratio=3.0,
+                 bal_largest_ce_ratio=1.1, top_ce_share_majority=0.2, top_ce_share_others=0.3,
+                 top_ce_share_ratio=1.5, top_share_max=50.0, bal_top_share_max=20.0, n_share_above35=6)
+    out = rq4.check(ours, rq4.RQ4())
+    assert [c.verdict for c in out] == [verdicts.ONE_NET, verdicts.ONE_NET, verdicts.DIRECTION, verdicts.ONE_NET]
+    assert out[0].paper == "x–" and out[0].ours == "x3.00"
+    flagged = claims.judge(rq4.check(ours, rq4.RQ4()), in_regime=False)
+    assert {c.verdict for c in flagged} == {verdicts.OUTSIDE}
+    assert [c.ours for c in flagged] == [c.ours for c in out]
+
+
+def test_a_questions_claims_read_its_figures_and_the_paper_row():
+    fe = np.array([[3.0, 1.0], [1.0, 0.2]])
+    run = fake_run(fe, [0, 1], np.array([[1.0, 1.0], [0.0, 2.0]]))
+    row = BY_ID["RQ3"]
+    figs = row.figures(fake_record(run, run))
+    judged = row.claims(figs, paper_of("cifar10", "ce", type(figs))[0])
+    assert judged[0].paper == "K = 7" and judged[0].ours.startswith("K = 1")
+    assert judged[0].verdict == verdicts.FAILS  # K = 1 is not <= H // 4 = 0 with H = 2
+    assert {c.verdict for c in claims.judge(judged, in_regime=False)} == {verdicts.OUTSIDE}
 
 
 @pytest.mark.parametrize("direction,size,support,expected", [
@@ -23,12 +157,6 @@ def around(value, spread, B=1000, seed=0):
     (True, False, 0.99, verdicts.DIRECTION), (False, True, 0.99, verdicts.FAILS), (False, None, 0.01, verdicts.FAILS)])
 def test_verdict_rules(direction, size, support, expected):
     assert verdicts.verdict(direction, size, support) == expected
-
-
-def rq1_figs(bal, imb, retrain, spread):
-    boot = {"bal_bac": around(bal, spread, seed=1), "bac": around(imb, spread, seed=2),
-            "retrain_bac": around(retrain, spread, seed=3)}
-    return rq1.RQ1(bal_bac=bal, bac=imb, retrain_bac=retrain, boot=boot)
 
 
 def test_a_claim_holds_only_when_its_interval_agrees():
@@ -80,21 +208,6 @@ def test_the_paper_row_falls_back_to_cifar10_and_is_a_dash_where_the_paper_is_si
     assert out[0].paper == "– vs –"
 
 
-def _diversity_run(minority_features: int, n_major=400, n_minor=10, H=64, seed=0):
-    """fe whose top-7 set of each image is drawn from the first `features` of H: the majority
-    from all H, the minority from `minority_features`."""
-    rng = np.random.default_rng(seed)
-    rows, ys = [], []
-    for c, (n, pool) in enumerate(((n_major, H), (n_minor, minority_features))):
-        for _ in range(n):
-            fe = rng.uniform(0, 0.5, H)
-            fe[rng.choice(pool, 7, replace=False)] += 1.0
-            rows.append(fe)
-            ys.append(c)
-    fe = np.array(rows)
-    return fake_run(fe, np.array(ys), rng.normal(size=(2, H)))
-
-
 def test_the_size_matched_control_separates_sample_size_from_diversity():
     """Equally diverse classes: the raw count says the majority needs more features (it has 40x
     the images); at the minority's size it does not, and the control's claim says so. The old
@@ -110,20 +223,6 @@ def test_the_size_matched_control_separates_sample_size_from_diversity():
     raw, matched = rq6.check(narrow, rq6.RQ6())[:2]
     assert raw.observed == verdicts.HOLDS and matched.verdict == verdicts.HOLDS
     assert narrow.n_matched == 10 and narrow.features_to_describe_matched[1] == narrow.fd_minority
-
-
-# -- issue 18: controls, verdict kinds, small classes, thresholds, the paper's own statistics --------
-def _pair_of(fe_tr, y_tr, fe_te, y_te, W, seed=0, B=1000):
-    """A pair record whose two runs are the same hand-made network (what the pair figures need)."""
-    C = W.shape[0]
-    run = fake_run(fe_tr, y_tr, W, fe_test=fe_te, y_test=y_te)
-    run[0].fe_full, run[0].y_full = fe_tr, y_tr
-    pred = (np.asarray(fe_te) @ W.T).argmax(1).tolist()
-    rows = [{"sampler": s, "bac": 0.5, "pred": pred, "class_acc": [0.5] * C, "n_train": len(y_tr),
-             "sampling_seconds": 0.0, "head_seconds": 0.0} for s in ("none", "crt", "ros", "smote", "eos")]
-    return fake_record(run, run, B=B, seed=seed,
-                       analyses={"retrain": {"bac": 0.5, "pred": pred}, "eos": rows, "eos-authors": rows[-1:],
-                                 "eos-fresh": rows[-1:]})
 
 
 def test_the_eos_gap_survives_its_control_only_when_the_minority_truly_strays():
@@ -254,21 +353,6 @@ def test_one_seed_number_varies_the_network_and_the_images():
     assert "seed=1-data=0-" in pinned.key() and "seed 1, data 0" in pinned.label()
     assert RunConfig.make(profile="quick").key().endswith("seed=0-" + RunConfig.make(profile="quick").regime.precision
                                                           + "-" + RunConfig.make(profile="quick").digest())
-
-
-# -- issue 19: Minority Collapse read along the ladder, centred ------------------------------------
-def _ladder_record(class_means_by_rung, W_by_rung, n=30):
-    """A ladder Record whose runs' training fe sit exactly on the given class means."""
-    from types import SimpleNamespace
-    from fraglib.figures import Record
-    emb, configs = {}, {}
-    for r, (means, W) in enumerate(zip(class_means_by_rung, W_by_rung)):
-        means = np.asarray(means, float)
-        C = len(means)
-        y = np.repeat(np.arange(C), n)
-        emb[f"r{r}"] = SimpleNamespace(fe_train=means[y], y_train=y, weight=np.asarray(W, float), num_classes=C)
-        configs[f"r{r}"] = SimpleNamespace(imbalance_ratio=float(10 ** r))
-    return Record(embeddings=emb, metrics={}, configs=configs)
 
 
 def test_centring_changes_the_verdict_where_a_shared_positive_component_dominates():

@@ -3,6 +3,11 @@ code on the same stored runs (issue 17: the redesign changes no figure and no ve
 
     python benchmarks/verdict_snapshot.py --profile quick --out benchmarks/verdicts_before.json
     python benchmarks/verdict_snapshot.py --profile quick --compare benchmarks/verdicts_before.json
+    python benchmarks/verdict_snapshot.py --profile quick --pages-before OLD_CHECKOUT/book/runs/quick
+
+The last compares two builds' executed pages of the same runs: the ledger row by row (the code
+column aside) and the comparison pages' "holds in (seeds)" column (reading their HTML tables
+needs lxml: pip install lxml).
 
 The runs are read from the store ($FRAGLIB_RUNS or runs/), trained where missing.
 """
@@ -52,12 +57,50 @@ def snapshot(profile: str, seed: int = 0) -> dict:
 RENAMED = {"imb_bac": "bac", "k94_bal": "bal_k94", "largest_ce_ratio_bal": "bal_largest_ce_ratio"}
 
 
+def compare_pages(before: Path, after: Path) -> list[str]:
+    """The ledger and the comparison pages of two builds: what differs, one line each."""
+    import io
+    import pandas as pd
+    lines = []
+    a = pd.read_csv(before / "claims-ledger.csv").drop(columns=["code"]).fillna("")
+    b = pd.read_csv(after / "claims-ledger.csv").drop(columns=["code"]).fillna("")
+    same = a.shape == b.shape and not (a != b).any(axis=None)
+    lines.append(f"ledger: {len(a)} -> {len(b)} rows, " + ("identical (code column aside)" if same else "DIFFERENT"))
+
+    def table(path):
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", []):
+                html = "".join(out.get("data", {}).get("text/html", ""))
+                if "holds in (seeds)" in html:
+                    return pd.read_html(io.StringIO(html))[0]
+        raise ValueError(f"{path}: no verdict table")
+    changed, n = [], 0
+    for old in sorted(before.glob("*/all.ipynb")):
+        x, y = table(old), table(after / old.parent.name / "all.ipynb")
+        for (_, r), (_, s) in zip(x.iterrows(), y.iterrows()):
+            n += 1
+            if (r["claim"], r["configuration"], r["verdict"]) != (s["claim"], s["configuration"], s["verdict"]):
+                changed.append(f"  {old.parent.name} | {r['configuration']} | {r['claim'][:80]} | verdict "
+                               f"{r['verdict']} -> {s['verdict']}")
+            elif str(r["holds in (seeds)"]).removesuffix(" seeds") != str(s["holds in (seeds)"]).removesuffix(" seeds"):
+                changed.append(f"  {old.parent.name} | {r['configuration']} | {r['claim'][:80]} | "
+                               f"{r['holds in (seeds)']} -> {s['holds in (seeds)']} (seed 0: {r['verdict']})")
+    lines.append(f"comparison pages: {n} rows; {len(changed)} changed")
+    return lines + changed
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--profile", default="quick")
     p.add_argument("--out", default=None)
     p.add_argument("--compare", default=None)
+    p.add_argument("--pages-before", default=None, help="another build's book/runs/<profile> folder")
     a = p.parse_args()
+    if a.pages_before:
+        for line in compare_pages(Path(a.pages_before), REPO / "book" / "runs" / a.profile):
+            print(line)
+        return 0
     snap = snapshot(a.profile)
     if a.out:
         Path(a.out).write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")

@@ -160,8 +160,9 @@ class Study:
         return self._siblings[seed]
 
     def per_seed(self) -> list["Study"]:
-        """The studies of seeds 0 .. seeds-1 (this one among them where its seed is in range)."""
-        return [self.with_seed(s) for s in range(self.seeds)]
+        """The studies of seeds 0 .. seeds-1 (this one among them where its seed is in range); with
+        one seed, this study alone, whatever its seed."""
+        return [self] if self.seeds == 1 else [self.with_seed(s) for s in range(self.seeds)]
 
     def claims_per_seed(self, q: str | None = None) -> dict[int, list[Claim]]:
         """Each seed's checks of a question's claims (the same checks, in the same order)."""

@@ -13,7 +13,7 @@ import os
 import sys
 
 from .config import (DATASETS, EXECUTORS, IMBALANCE_TYPES, LOSSES, MODELS, PRECISIONS, PROFILES, SELECTIONS,
-                     RunConfig, whole_number)
+                     BadInput, RunConfig, whole_number)
 
 
 def positive_int(text: str) -> int:
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
     try:
+        check_args(a)
         if a.command == "train":
             from .runs import RunStore
             config = config_from_args(a)
@@ -140,6 +141,23 @@ def main(argv=None) -> int:
         print(f"error: {os_error_line(e)}", file=sys.stderr)
         return 2
     return 0
+
+
+SLURM_OPTIONS = ("partition", "time_min", "gpus_per_task", "cpus_per_task", "mem_gb", "array_parallelism",
+                 "sbatch", "slurm_config")
+
+
+def check_args(a) -> None:
+    """What the parser cannot check, before any work: the device exists here, and Slurm options come
+    with the Slurm executor (they were silently ignored, and the book trained locally)."""
+    from .device import device_problem
+    why = device_problem(getattr(a, "device", None))
+    if why:
+        raise BadInput(why)
+    flag = {"time_min": "time"}
+    given = [f"--{flag.get(name, name).replace('_', '-')}" for name in SLURM_OPTIONS if getattr(a, name, None) is not None]
+    if given and getattr(a, "executor", "local") != "slurm":
+        raise BadInput(f"{', '.join(given)}: Slurm options need --executor slurm (the book would train here)")
 
 
 def os_error_line(e: OSError) -> str:

@@ -20,20 +20,25 @@ import sys
 import time
 from pathlib import Path
 
-from .config import EXECUTORS, MATRIX, check_choice, whole_number
+from . import ledger
+from .config import EXECUTORS, MATRIX, BadInput, check_choice, whole_number
+from .device import device_problem
 from .executors import cores, train_all
 from .fileio import ensure_file, sha256
 from .pages import cached_key, execute_pages, fraglib_digest, page_key, run_identity
 from .plan import REPO, chapters, plan, profile_toc
-from .runs import RunStore
+from .runs import RunStore, locked
 
 BOOK_FILES = ["_config.yml", "_toc.yml", "book/intro.md", "book/methods.md", "book/references.md",
               "book/references.bib", "book/_static/fraglib.css"]
 
 
+MAX_SEEDS = 100   # every seed trains every run of the book again: 100 seeds of the quick book are 1,100 runs
+
+
 def check_seeds(seeds) -> int:
-    """The number of seeds per configuration: a whole number >= 1 (2, 2.0 and "2" alike)."""
-    return whole_number("seeds (seeds 0 .. N-1 are trained)", seeds, minimum=1)
+    """The number of seeds per configuration: a whole number from 1 to MAX_SEEDS (2, 2.0 and "2" alike)."""
+    return whole_number("seeds (seeds 0 .. N-1 are trained)", seeds, minimum=1, maximum=MAX_SEEDS)
 
 
 MATHJAX = Path(sys.prefix) / "share" / "mathjax" / "tex-svg.js"  # put there by .ci/setup
@@ -82,8 +87,20 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     for name in only or ():
         check_choice("chapter", name, chapters())
     workers = whole_number("workers", workers or cores(), minimum=1)
+    why = device_problem(device)
+    if why:
+        raise BadInput(why)
     root = Path(root) if root else REPO
     book = plan(profile, seeds, only, root / "book" / "runs" / profile)   # validated before any work
+    out_dir = root / "book" / "runs" / profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with locked(out_dir, f"the {profile} book in {root}"):   # two builds of one book run one after the other
+        return _build(book, profile, seeds, build, root, strict, workers, device, executor, slurm)
+
+
+def _build(book, profile: str, seeds: int, build: bool, root: Path, strict: bool, workers: int, device,
+           executor: str, slurm) -> Path:
+    """`build_book` once its input is checked and its lock held."""
     if root != REPO:  # a book elsewhere (tests): copy the book's own sources
         for f in BOOK_FILES:
             (root / f).parent.mkdir(parents=True, exist_ok=True)
@@ -109,8 +126,11 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
           f"({len(jobs) - len(stale)} unchanged, from the page cache)")
     if stale:
         execute_pages(stale, min(workers, len(stale)), max(1, cores() // workers))
+    out_dir = root / "book" / "runs" / profile
+    state = ledger.publish(out_dir / "summary.ipynb", out_dir)   # from the page itself, checked every build
+    print(f"the claims ledger: {state} ({out_dir / ledger.CSV})")
     if not build:
-        return root / "book" / "runs" / profile
+        return out_dir
     print("[3/3] building the book with Jupyter Book")
     index = build_html(root, profile, strict)
     print(f"done in {(time.time() - t0) / 60:.1f} min ({t_train / 60:.1f} min of it training or "

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from . import charts, claims, verdicts
+from . import charts, claims, ledger, verdicts
 from .config import BadInput, whole_number
 from .plan import constants, studies_of
 from .questions import QUESTIONS, question
@@ -269,25 +269,18 @@ def verdict_legend():
     return pd.DataFrame(verdicts.legend()).style.hide(axis="index")
 
 
-def write_ledger(allc: pd.DataFrame, profile: str, folder=None) -> str:
-    """Every check as a machine-readable ledger beside the summary page (claims-ledger.csv and
-    .json): claim, configuration, seeds, the paper's figure, ours with its interval, verdict,
-    stability, the runs' digests and the code version, so two builds' verdicts can be diffed.
-    Returns the CSV's file name (the page links it)."""
-    import json
-    from pathlib import Path
+def ledger_rows(allc: pd.DataFrame) -> list[dict]:
+    """Every check as the ledger's rows: claim, configuration, seeds, the paper's figure, ours with
+    its interval, verdict, stability, the runs' digests and the code version."""
     from . import __version__
-    from .fileio import atomic_path
     from .provenance import fraglib_digest
-    folder = Path(folder) if folder else Path("book") / "runs" / profile
-    code = f"fraglib {__version__}, source {fraglib_digest(__version__)[:16]}"
-    table = allc.assign(code=code)[["question", "claim", "configuration", "seeds", "paper", "ours",
-                                    "resamples holding", "verdict", "holds in (seeds)", "runs", "code"]]
-    with atomic_path(folder / "claims-ledger.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    with atomic_path(folder / "claims-ledger.json") as tmp:
-        tmp.write_text(json.dumps(table.to_dict(orient="records"), indent=1, ensure_ascii=False) + "\n")
-    return "claims-ledger.csv"
+    return ledger.rows(allc, f"fraglib {__version__}, source {fraglib_digest(__version__)[:16]}")
+
+
+def hand_ledger_to_build(allc: pd.DataFrame) -> None:
+    """The summary page's rows, handed to the build, which writes claims-ledger.csv and .json
+    beside this page from the page itself (`ledger.publish`): a page run by hand writes no file."""
+    ledger.for_build(ledger_rows(allc))
 
 
 def _bac_row(label: str, study: Study, by_seed) -> dict:

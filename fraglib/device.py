@@ -28,6 +28,28 @@ def pick_device(device: str | None = None):
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def device_problem(device: str | None) -> str | None:
+    """Why `device` cannot run here (one line naming what can), or None: "cpu", "cuda" or "cuda:N"
+    with such a GPU visible, or None (the default)."""
+    if not device:
+        return None
+    import torch
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        return f"Unknown device {device!r}; valid: cpu, cuda, cuda:N"
+    if dev.type == "cpu":
+        return None
+    if dev.type != "cuda":
+        return f"Unknown device {device!r}; valid: cpu, cuda, cuda:N"
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        return f"--device {device}: torch sees no CUDA GPU on this machine; valid here: cpu"
+    if dev.index is not None and dev.index >= count:
+        return f"--device {device}: this machine has {count} GPU(s); valid: cpu, cuda, cuda:0 .. cuda:{count - 1}"
+    return None
+
+
 def _cuda_bf16() -> bool:
     import torch
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)

@@ -102,39 +102,90 @@ def repair(folder: Path, config: RunConfig, data_root, device, say) -> str | Non
         data = make_run_data(config, data_root)
         net = stored_net(folder, config, data)
         rebuilt = {**history["summary"], **evaluate(net, data, device), "history": history["epochs"]}
-        if embeddings_intact(folder / "embeddings.npz"):
-            rebuilt["embeddings_sha256"] = sha256(folder / "embeddings.npz")
+        stamp = read_record(folder / "embeddings.json") or {}
+        npz = folder / "embeddings.npz"
+        if (embeddings_intact(npz) and stamp.get("model_sha256") == model
+                and stamp.get("embeddings_sha256") == sha256(npz)):   # extracted from this model: kept
+            rebuilt.update(embeddings_sha256=stamp["embeddings_sha256"], embeddings_code=stamp["embeddings_code"])
         write_json(rebuilt, folder / "metrics.json")
         say(f"metrics.json of {config.label()} was damaged: rebuilt from history.json and the model")
     return None if records_agree(folder, config) else "its records disagree with each other"
 
 
-def check_network(folder: Path, config: RunConfig, data_root, device, say) -> str | None:
+def check_network(folder: Path, config: RunConfig, data_root, device, say, keep_aside: bool = True) -> str | None:
     """A run trained by another version of the network's code (or before runs recorded it):
-    kept, with today's fingerprint, when its weights fit today's network and give the test BAC
-    recorded at training; otherwise moved aside (why returned)."""
+    kept, with today's fingerprint and today's figures, when its weights fit today's network and
+    give every figure recorded at training (`differences`: test and validation BAC, per-class
+    accuracy on every split, the selection BAC); otherwise moved aside (`keep_aside`) and why
+    returned."""
     metrics, today = read_json(folder / "metrics.json"), network_fingerprint(config)
     if metrics.get("network") == today:
         return None
+    aside = (lambda why: set_aside(folder, why, "other-network")) if keep_aside else (lambda why: why)
     data = make_run_data(config, data_root)
     try:
         net = stored_net(folder, config, data)
     except RuntimeError as e:
-        return set_aside(folder, f"model.pt does not fit today's network (models.py changed since it was "
-                         f"trained: {str(e).splitlines()[0][:100]})", "other-network")
-    bac = evaluate(net, data, device, only=("test",))["test_bac"]
-    if abs(bac - metrics["test_bac"]) > NETWORK_TOLERANCE:
-        return set_aside(folder, f"trained by another version of the network (models.py changed since): "
-                         f"its weights give test BAC {bac:.4f} today, {metrics['test_bac']:.4f} "
-                         f"when trained", "other-network")
+        return aside(f"model.pt does not fit today's network (models.py changed since it was trained: "
+                     f"{str(e).splitlines()[0][:100]})")
+    now = evaluate(net, data, device)
+    wrong = differences(metrics, now)
+    if wrong:
+        return aside(f"trained by another version of the network (models.py changed since): its weights give "
+                     f"{wrong[0]}" + (f" (and {len(wrong) - 1} more figures)" if len(wrong) > 1 else ""))
     history = read_json(folder / "history.json")
     history["summary"]["network"] = today
     write_json(history, folder / "history.json")
-    metrics["network"] = today
-    write_json(metrics, folder / "metrics.json")
-    say(f"checked {config.label()} against today's network: its weights give the test BAC recorded when it "
-        f"was trained ({bac:.4f}); kept")
+    kept = {k: v for k, v in metrics.items() if not k.startswith("embeddings_")}   # extracted again, by today's net
+    write_json({**kept, **now, "network": today}, folder / "metrics.json")
+    (folder / "embeddings.json").unlink(missing_ok=True)
+    say(f"checked {config.label()} against today's network: its weights give every figure recorded when it "
+        f"was trained (test BAC {now['test_bac']:.4f}); kept")
     return None
+
+
+def differences(recorded: dict, now: dict) -> list[str]:
+    """The figures a run recorded at training that its weights no longer give (within
+    NETWORK_TOLERANCE of a BAC; per class, within one image or NETWORK_TOLERANCE of its images)."""
+    wrong = []
+    for split in ("test", "val", "train"):
+        key = f"{split}_bac"
+        if key in recorded and key in now and abs(recorded[key] - now[key]) > NETWORK_TOLERANCE:
+            wrong.append(f"{split} BAC {now[key]:.4f} today, {recorded[key]:.4f} when trained")
+        acc, counts = recorded.get(f"{split}_class_acc"), now.get(f"{split}_counts")
+        if acc is not None and counts is not None and f"{split}_class_acc" in now:
+            for c, (a, b, n) in enumerate(zip(acc, now[f"{split}_class_acc"], counts)):
+                if abs(a - b) * n > max(1.0, NETWORK_TOLERANCE * n) + 1e-6:
+                    wrong.append(f"{split} accuracy of class {c} {100 * b:.1f}% today, {100 * a:.1f}% when trained")
+    selection = recorded.get("selection")
+    best = recorded.get(f"best_{selection}_bac")
+    if best is not None and f"{selection}_bac" in now and abs(best - now[f"{selection}_bac"]) > NETWORK_TOLERANCE:
+        wrong.append(f"best {selection} BAC {now[f'{selection}_bac']:.4f} today, {best:.4f} in its history")
+    return wrong
+
+
+RECORDS = ("config.json", "model.pt", "history.json", "metrics.json")   # what another network's run lends
+
+
+def link_records(source: Path, folder: Path) -> None:
+    """Another folder's run records into `folder` as hard links (a copy where links are not
+    possible): every fraglib file is replaced by rename, never written in place, so a link is
+    never changed through the other name."""
+    import shutil
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in RECORDS:
+        target = folder / name
+        target.unlink(missing_ok=True)
+        try:
+            os.link(source / name, target)
+        except OSError:
+            shutil.copy2(source / name, target)
+
+
+def unlink_records(folder: Path) -> None:
+    """Remove what `link_records` put there (the other folder keeps its files)."""
+    for name in RECORDS:
+        (folder / name).unlink(missing_ok=True)
 
 
 def set_aside(folder: Path, why: str, tag: str = "foreign") -> str:

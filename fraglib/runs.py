@@ -9,6 +9,8 @@
                           the sha256 of model.pt and of embeddings.npz
         embeddings.npz    fe / logits / W / b (written on first use, see embed.py; again after an
                           edit to the code that extracts them)
+        embeddings.json   their sha256, the digest of the code that extracted them and the model's
+                          sha256 (a damaged metrics.json is rebuilt without extracting them again)
         derived/<name>.json   analyses that cost time (RQ1's re-trained head, EOS), keyed (by
                           their options and the code that computes them)
 
@@ -50,6 +52,10 @@ from . import recovery
 from .device import pick_device
 from .train import evaluate, new_model, train
 from .train import network_fingerprint
+
+NETWORK_TAG = ".net-"   # a run folder's name: <config key>.net-<the network's fingerprint>
+NETWORK_CHARS = 12
+
 
 def default_root() -> Path:
     """Run store: $FRAGLIB_RUNS, else `runs/` beside the package's source checkout; resolved
@@ -126,7 +132,10 @@ class Run:
             with locked(self.folder, f"the embeddings of {self.config.label()}"):
                 if not self._embeddings_ok():
                     digest = extract(self.model(device), self.data, self.folder / "embeddings.npz", device)
-                    self.update_metrics(embeddings_sha256=digest, embeddings_code=source_digest("embed"))
+                    stamp = {"embeddings_sha256": digest, "embeddings_code": source_digest("embed"),
+                             "model_sha256": self.metrics["model_sha256"]}
+                    write_json(stamp, self.folder / "embeddings.json")   # survives a damaged metrics.json
+                    self.update_metrics(embeddings_sha256=digest, embeddings_code=stamp["embeddings_code"])
         return Embeddings.load(self.folder / "embeddings.npz")
 
     def derived(self, name: str, key: dict, compute):
@@ -161,7 +170,19 @@ class RunStore:
         self.data_root = data_root
 
     def folder(self, config: RunConfig) -> Path:
-        return self.root / config.key()
+        """The run's folder for today's network: its config's key and its network's fingerprint
+        (`<key>.net-<fingerprint>`), so that two versions of the network (two checkouts on one
+        store) each find their own run and neither sets the other's aside."""
+        return self.root / f"{config.key()}{NETWORK_TAG}{network_fingerprint(config)[:NETWORK_CHARS]}"
+
+    def elsewhere(self, config: RunConfig) -> list[Path]:
+        """Folders that may hold this config's run trained by another version of the network: the
+        release before network folders (the key alone), and every other network's folder."""
+        base, own = self.root / config.key(), self.folder(config)
+        if not base.parent.is_dir():
+            return []
+        others = [p for p in base.parent.glob(f"{base.name}{NETWORK_TAG}*") if p != own and p.is_dir()]
+        return ([base] if base.is_dir() else []) + sorted(others, key=lambda p: -p.stat().st_mtime)
 
     def _records(self, config: RunConfig):
         """(config ok, metrics, history, model.pt's sha256), each verified (None where not)."""
@@ -190,8 +211,29 @@ class RunStore:
                 if not self.is_complete(config):
                     why = self._recover(config, device, progress)
                     if why is not None:
+                        why = self._adopt(config, device, progress, why)
+                    if why is not None:
                         self._train(config, folder, progress, device, stop_after_epoch, why)
         return Run(folder, config, self.data_root)
+
+    def _adopt(self, config: RunConfig, device, progress: bool, why: str) -> str | None:
+        """The run of this config trained by another version of the network (`elsewhere`), when
+        its weights in today's network give every figure it recorded (`recovery.check_network`):
+        linked into today's folder (hard links where the file system allows, nothing copied twice)
+        and stamped with today's network; the other network's folder is left as it was, so that its
+        own code finds it again. None when adopted; else why the run must be trained."""
+        folder = self.folder(config)
+        for other in self.elsewhere(config):
+            if not recovery.records_agree(other, config):
+                continue
+            recovery.link_records(other, folder)
+            found = recovery.check_network(folder, config, self.data_root, device,
+                                           print if progress else (lambda *a, **k: None), keep_aside=False)
+            if found is None:
+                (folder / "checkpoint.pt").unlink(missing_ok=True)   # nothing left to train
+                return None
+            recovery.unlink_records(folder)
+        return why
 
     def _recover(self, config: RunConfig, device=None, progress: bool = True) -> str | None:
         """Make the run complete from what its files still vouch for, without training
@@ -202,7 +244,7 @@ class RunStore:
         config_file = folder / "config.json"
         saved = recovery.read_record(config_file)
         same = saved is not None and saved.get("config") == config.to_dict()
-        for name in ("metrics.json", "model.pt", "history.json", "embeddings.npz"):
+        for name in ("metrics.json", "model.pt", "history.json", "embeddings.npz", "embeddings.json"):
             (folder / name).unlink(missing_ok=True)  # an incomplete run's results are not trusted
         if not same:  # foreign or damaged folder: nothing in it can be resumed
             (folder / "checkpoint.pt").unlink(missing_ok=True)

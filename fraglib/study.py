@@ -47,11 +47,15 @@ RESAMPLERS = {
 
 
 def analyse(run: Run, analysis: Analysis, **options):
-    """One costly analysis of a run, computed once into its derived/<name>.json, keyed by its
-    options and by the code that computes it (its module and every fraglib module that it imports,
-    `fileio.source_digest`): an edit to that code computes it again, an edit to a chapter does not."""
-    key = {**analysis.key(**options), "code": _code_of(analysis.compute)}
-    return run.derived(analysis.name, key, lambda: analysis.compute(run.embeddings(), run.config.seed, **options))
+    """One costly analysis of a run, computed once into its derived/<name>.json, keyed by
+    everything it reads: its options, the code that computes it (its module and every fraglib
+    module that it imports, `provenance.source_digest`) and the embeddings it is computed from (their
+    sha256, after they are brought up to date). An edit to that code, or to the code that extracts
+    the embeddings, computes it again; an edit to a chapter does not."""
+    embeddings = run.embeddings()          # extracted again first where their code changed
+    key = {**analysis.key(**options), "code": _code_of(analysis.compute),
+           "embeddings_sha256": run.metrics["embeddings_sha256"]}
+    return run.derived(analysis.name, key, lambda: analysis.compute(embeddings, run.config.seed, **options))
 
 
 def _code_of(function) -> str:

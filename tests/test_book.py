@@ -50,6 +50,10 @@ def test_every_question_has_a_titled_page_per_configuration(built_book):
             titles.add(title)
     assert len(titles) == sum(1 for p in pages if p.chapter in {q.chapter for q in QUESTIONS})  # each its own
     summary = (built_book / "book" / "runs" / "tiny" / "summary.html").read_text()
+    from fraglib import ledger   # the ledger the build published is the summary page's, to the byte
+    pages = built_book.parents[2] / "book" / "runs" / "tiny"
+    rows = ledger.from_page(pages / "summary.ipynb")
+    assert rows and all((pages / name).read_text() == text for name, text in ledger.texts(rows).items())
     assert "does not hold" in summary or "holds" in summary
     for q in QUESTIONS:   # every question's verdicts are on the summary, the extensions' too
         assert f">{q.id}<" in summary

@@ -82,3 +82,31 @@ def test_embeddings_are_extracted_again_once_the_code_that_extracts_them_changes
     monkeypatch.setattr(R, "source_digest", lambda module: "edited")
     run.embeddings()
     assert calls == [1] and run.metrics["embeddings_code"] == "edited"
+
+
+def test_a_cached_analysis_follows_the_embeddings_it_was_computed_from(done, monkeypatch):
+    """Probe: an edit to embed.py re-extracted embeddings.npz (their fe changed) but kept
+    derived/retrain.json, and the book showed RQ1's re-trained BAC computed on the old fe. A
+    derived analysis is keyed by the embeddings it reads too."""
+    import fraglib.embed as E
+    import fraglib.rq.rq1 as Q
+    import fraglib.runs as R
+    from fraglib.study import analyse
+    store, _ = done
+    run = store.get(tiny(), train_if_missing=False)
+    before = analyse(run, Q.RETRAIN)["bac"]
+    real = E.extract
+
+    def edited(model, data, path, device=None):   # as if embed.py now scaled fe
+        digest = real(model, data, path, device)
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays["fe_full"] = arrays["fe_full"] * 0.0 + np.eye(arrays["fe_full"].shape[1])[arrays["y_full"] % 2]
+        np.savez(path, **arrays)
+        from fraglib.fileio import sha256
+        return sha256(path)
+    monkeypatch.setattr(R, "extract", edited)
+    monkeypatch.setattr(R, "source_digest", lambda module: "edited")
+    after = analyse(run, Q.RETRAIN)["bac"]
+    assert run.metrics["embeddings_code"] == "edited"
+    assert after != before and after == analyse(run, Q.RETRAIN)["bac"]     # computed on the new fe, then cached

@@ -12,7 +12,7 @@ QUESTION_MODULES = "rq.*"   # every module of fraglib/rq/: one floor, none impor
 
 FLOORS = [
     {"device", "fileio", "provenance", "measures", "bootstrap"},   # the ground: no fraglib import
-    {"config", "verdicts"},                                   # what a run is; the verdict kinds and rules
+    {"config", "verdicts", "ledger"},                         # what a run is; the verdict kinds and rules; the ledger's files
     {"data", "models", "losses", "procrustean", "heads"},     # the training wing's parts
     {"train", "eos"},
     {"embed", "recovery"},                                   # what a run folder still vouches for

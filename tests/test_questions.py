@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fraglib import chapter, questions
+from fraglib import chapter, ledger, questions
 from fraglib.plan import chapters, notebook
 from fraglib.study import Study
 
@@ -65,7 +65,8 @@ def test_every_page_and_the_ledger_count_seeds_by_one_rule(toy, tmp_path, monkey
     monkeypatch.setattr(chapter, "QUESTIONS", [toy])
     allc, _ = chapter.all_claims("tiny", 0, 3)                                       # the summary
     assert list(allc["holds in (seeds)"]) == ["3 of 3 seeds"]
-    chapter.write_ledger(allc, "tiny", tmp_path)                                      # the ledger
+    for name, text in ledger.texts(chapter.ledger_rows(allc)).items():               # the ledger
+        (tmp_path / name).write_text(text)
     with open(tmp_path / "claims-ledger.csv") as f:
         assert [r["holds in (seeds)"] for r in csv.DictReader(f)] == ["3 of 3 seeds"]
 

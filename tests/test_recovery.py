@@ -113,24 +113,85 @@ def test_a_checkpoint_from_a_changed_network_restarts_with_one_line(store, share
     assert run.metrics["model_sha256"] == shared_store.get(tiny(), progress=False).metrics["model_sha256"]
 
 
-def test_a_run_of_another_networks_code_is_set_aside_and_trained_again(done, monkeypatch, capsys):
+def test_a_run_of_another_networks_code_is_not_handed_out_and_today_trains_its_own(done, monkeypatch, capsys):
     """Probe: seed 0's runs, trained before the quick net's first convolutions were strided, were
     loaded into the strided net by the next build (same parameter shapes) and evaluated as if
-    current: one run, two test BACs (70.6 and 73.3) in the same book."""
+    current: one run, two test BACs (70.6 and 73.3) in the same book. Today's network trains its own
+    run in its own folder; the other network's run is left where it was (its code finds it again)."""
     store, folder = done
     model, before = sha256(folder / "model.pt"), read_json(folder / "metrics.json")["network"]
     T = _another_stride(monkeypatch)
     try:
         assert not store.is_complete(tiny())                        # not handed out as it stands
         run = store.get(tiny(), progress=True)
-        out = capsys.readouterr().out
-        assert "trained by another version of the network" in out and "training" in out
-        aside = [p for p in folder.parent.iterdir() if ".other-network-" in p.name]
-        assert len(aside) == 1 and sha256(aside[0] / "model.pt") == model      # moved, not deleted
+        assert "training" in capsys.readouterr().out and run.folder != folder
         assert run.metrics["network"] == T.network_fingerprint(tiny()) != before and store.is_complete(tiny())
+        assert sha256(folder / "model.pt") == model and read_json(folder / "metrics.json")["network"] == before
+        assert not [p for p in folder.parent.iterdir() if ".other-network-" in p.name]
     finally:
         monkeypatch.undo()
         T._fingerprint.cache_clear()
+
+
+def test_two_versions_of_the_network_share_one_store_and_nothing_trains_twice(done, monkeypatch, capsys):
+    """Probe: two checkouts on one store (main and a branch with an edited network) asking for the
+    same run in turn: each ask set the other's run aside and trained again, three times in three
+    asks. Now each network's run is found again by its own code."""
+    store, folder = done
+    ours = read_json(folder / "metrics.json")["model_sha256"]
+    with pytest.MonkeyPatch.context() as mp:
+        T = _another_stride(mp)
+        theirs = store.get(tiny(), progress=False).metrics["model_sha256"]       # the branch trains its own
+    T._fingerprint.cache_clear()
+    for turn in range(3):                                                        # then each in turn: no training
+        with pytest.MonkeyPatch.context() as mp:
+            no_training(mp)
+            assert store.get(tiny(), progress=False).metrics["model_sha256"] == ours
+        with pytest.MonkeyPatch.context() as mp:
+            T = _another_stride(mp)
+            no_training(mp)
+            assert store.get(tiny(), progress=False).metrics["model_sha256"] == theirs
+        T._fingerprint.cache_clear()
+    assert ours != theirs and not [p for p in folder.parent.iterdir() if "-network-" in p.name or ".unchecked-" in p.name]
+
+
+def test_an_unchanged_network_under_new_code_is_adopted_not_trained(done, monkeypatch, capsys):
+    """A refactor of models.py that changes its code but not its function (a new fingerprint)
+    finds the run of the previous code, checks it figure by figure and links it in: not trained."""
+    import fraglib.train as T
+    store, folder = done
+    monkeypatch.setattr(T, "network_fingerprint", lambda config: "refactored-but-the-same-function")
+    import fraglib.runs as R
+    monkeypatch.setattr(R, "network_fingerprint", T.network_fingerprint)
+    monkeypatch.setattr("fraglib.recovery.network_fingerprint", T.network_fingerprint)
+    no_training(monkeypatch)
+    run = store.get(tiny(), progress=True)
+    assert "checked" in capsys.readouterr().out and run.folder != folder
+    assert run.metrics["model_sha256"] == read_json(folder / "metrics.json")["model_sha256"]
+    assert run.metrics["network"] == "refactored-but-the-same-function" != read_json(folder / "metrics.json")["network"]
+
+
+def test_a_network_check_compares_every_figure_not_one(done, monkeypatch, capsys):
+    """Probe: a run of another network whose recorded test BAC was edited (and re-digested) to what
+    today's network gives from its weights was kept, although its validation BAC and per-class
+    accuracies disagreed."""
+    from fraglib import recovery
+    from fraglib.train import evaluate
+    store, folder = done
+    with pytest.MonkeyPatch.context() as mp:
+        T = _another_stride(mp)
+        from fraglib.data import make_run_data
+        assert not store.is_complete(tiny())
+        data = make_run_data(tiny())
+        today = evaluate(recovery.stored_net(folder, tiny(), data), data)
+        record = read_json(folder / "metrics.json")
+        record["test_bac"] = today["test_bac"]                            # the one number a forger fixes
+        write_json(record, folder / "metrics.json")
+        wrong = recovery.differences(record, today)
+        assert wrong and not any(w.startswith("test BAC") for w in wrong)
+        again = store.get(tiny(), progress=True)
+        assert "training" in capsys.readouterr().out and again.metrics["model_sha256"] != record["model_sha256"]
+    T._fingerprint.cache_clear()
 
 
 def test_a_run_that_recorded_no_network_is_checked_and_kept(done, monkeypatch, capsys):
@@ -162,12 +223,24 @@ def test_a_damaged_metrics_file_is_not_rebuilt_by_another_network(done, capsys):
 
 
 def test_a_checkpoint_of_another_networks_code_is_not_resumed(store, monkeypatch, capsys):
+    """Each network trains in its own folder: another network's checkpoint is neither resumed
+    nor touched (its own code resumes it)."""
     with pytest.raises(Interrupted):
         store.get(tiny(), progress=False, stop_after_epoch=1)
+    theirs = store.folder(tiny()) / "checkpoint.pt"
+    before = sha256(theirs)
     T = _another_stride(monkeypatch)
     try:
         with pytest.raises(Interrupted):
-            store.get(tiny(), progress=False, stop_after_epoch=1)
+            store.get(tiny(), progress=False, stop_after_epoch=2)
+        ours = load_verified(store.folder(tiny()) / "checkpoint.pt", weights_only=False)
+        assert store.folder(tiny()) != theirs.parent and len(ours["state"]["history"]) == 2
+        assert sha256(theirs) == before                      # the other network's checkpoint untouched
+        # a checkpoint in this folder written by another network (the release before network folders) restarts
+        ours["network"] = "another"
+        save_verified(ours, store.folder(tiny()) / "checkpoint.pt")
+        with pytest.raises(Interrupted):
+            store.get(tiny(), progress=False, stop_after_epoch=1)     # from scratch: stopped after its first epoch
         assert "another version of the network" in capsys.readouterr().out
     finally:
         monkeypatch.undo()
@@ -246,3 +319,33 @@ def test_a_checkpoint_with_a_flipped_bit_or_an_empty_dict_is_not_resumed(store, 
         store.get(tiny(), progress=False, stop_after_epoch=1)
     save_verified({}, ckpt)
     assert store.get(tiny(), progress=False).metrics["model_sha256"] == whole.metrics["model_sha256"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "deleted", "[]", "null", "edited model digest"])
+def test_a_rebuilt_metrics_file_keeps_the_embeddings_of_the_same_model(done, monkeypatch, damage):
+    """Probe: in six damage cases metrics.json was rebuilt without training, but the embeddings
+    were extracted again although the model had not changed."""
+    import fraglib.runs as R
+    store, folder = done
+    run = store.get(tiny(), train_if_missing=False)
+    run.embeddings()
+    npz = sha256(folder / "embeddings.npz")
+    path = folder / "metrics.json"
+    text = path.read_text()
+    if damage == "truncated":
+        path.write_text(text[:len(text) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00\xff garbage")
+    elif damage == "deleted":
+        path.unlink()
+    elif damage == "edited model digest":
+        record = json.loads(text)
+        record["model_sha256"] = "0" * 64
+        write_json({k: v for k, v in record.items() if k != "_sha256"}, path)
+    else:
+        path.write_text(damage)
+    no_training(monkeypatch)
+    monkeypatch.setattr(R, "extract", lambda *a, **k: pytest.fail("embeddings extracted again"))
+    run = store.get(tiny(), progress=False)
+    run.embeddings()
+    assert sha256(folder / "embeddings.npz") == npz and run.metrics["embeddings_sha256"] == npz

@@ -74,7 +74,7 @@ def test_killed_process_resumes_from_its_checkpoint(tmp_path, shared_store):
     whole = shared_store.get(tiny(), progress=False)
     cmd = [sys.executable, "-m", "fraglib", "train", "--profile", "tiny", "--ratio", "100", "--quiet",
            "--runs", str(tmp_path / "runs")]
-    folder = tmp_path / "runs" / tiny().key()
+    folder = R.RunStore(tmp_path / "runs").folder(tiny())
     proc = subprocess.Popen(cmd, cwd=REPO)
     deadline = time.time() + 120
     while not (folder / "checkpoint.pt").exists():

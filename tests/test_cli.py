@@ -93,6 +93,11 @@ def test_the_cli_prints_the_books_run_folder(tmp_path):
     (["book", "--seeds", "0"], "--seeds: must be a whole number >= 1"),
     (["train", "--ratio", "-5", "--dry-run"], "imbalance_ratio must be a finite number >= 1"),
     (["train", "--loss", "nope"], "invalid choice: 'nope'"),
+    # probes of the reliability review: a traceback after "[1/3]", 300 s of silence, a silent local build
+    (["book", "--profile", "tiny", "--device", "cuda:99"], "--device cuda:99: "),
+    (["train", "--profile", "tiny", "--device", "tpu"], "Unknown device 'tpu'"),
+    (["book", "--profile", "tiny", "--seeds", "100000"], "seeds (seeds 0 .. N-1 are trained) must be a whole number between 1 and 100"),
+    (["book", "--profile", "tiny", "--partition", "main", "--time", "240"], "--partition, --time: Slurm options need --executor slurm"),
 ])
 def test_bad_options_are_one_line_before_any_work(tmp_path, args, needle):
     """Probes: `book --workers 0` was read as one per core; `--workers -1` trained the whole matrix

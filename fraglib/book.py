@@ -80,7 +80,7 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     if executor == "slurm":   # before any work: a machine without Slurm is one line
         from .cluster import SlurmOptions, slurm_available
         slurm = slurm or SlurmOptions.defaults(profile)
-        why = slurm_available(slurm.partition)
+        why = slurm_available(options=slurm)
         if why:
             raise RuntimeError(f"--executor slurm: {why}")
     seeds = check_seeds(seeds)

@@ -151,3 +151,79 @@ def test_slurm_options_come_from_the_profile_a_file_and_the_command_line(tmp_pat
     params = options.executor_parameters()
     assert params["gpus_per_node"] == 1 and params["slurm_partition"] == "gpu" and params["timeout_min"] == 30
     assert params["slurm_additional_parameters"] == {"account": "lab"}
+
+
+@pytest.mark.parametrize("given,needle", [
+    ({"setup": "echo hello"}, "setup must be a list of lines"),
+    ({"sbatch": "--comment=probe"}, "sbatch must be a list of lines"),
+    ({"mem_gb": "abc"}, "mem_gb must be a number of gigabytes > 0"),
+    ({"mem_gb": -1}, "mem_gb must be a number of gigabytes > 0"),
+    ({"mem_gb": float("nan")}, "mem_gb must be a number of gigabytes > 0"),
+    ({"time_min": 0}, "time_min must be a whole number >= 1"),
+    ({"partition": ""}, "partition must be a partition's name"),
+    ({"sbatch": ["--array=0-3"]}, "not --array"),
+])
+def test_every_slurm_option_is_checked_where_it_is_made(tmp_path, given, needle):
+    """Probes: a setup string was split into 25 one-character shell lines; "mem_gb": "abc" was a
+    19-line traceback; -1 and nan failed in sbatch after the build began."""
+    from fraglib.config import BadInput
+    path = tmp_path / "slurm.json"
+    path.write_text(json.dumps(given))
+    with pytest.raises(BadInput, match=needle):
+        SlurmOptions.make("tiny", path)
+    assert SlurmOptions.make("tiny", None, partition="main,main").partition == "main,main"   # a list is a list
+
+
+@pytest.mark.slurm
+@slurm
+@pytest.mark.parametrize("args,needle", [
+    (["--cpus-per-task", "64"], "sbatch refuses these options"),
+    (["--sbatch=--no-such-option"], "sbatch refuses these options"),
+])
+def test_options_no_node_can_run_are_one_line_before_any_work(tmp_path, args, needle):
+    """Probes: --cpus-per-task 64 on 2-CPU nodes sat PENDING (PartitionConfig) for ever with the bar
+    at "queued=11"; an unknown sbatch option failed after "[1/3]"."""
+    r = book(tmp_path / "a", tmp_path / "runs", "--executor", "slurm", *args)
+    assert r.returncode == 2 and needle in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
+    assert not (tmp_path / "runs").exists() and not r.stdout.strip()
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+@slurm
+def test_a_cancelled_task_is_reported_and_the_build_ends(tmp_path):
+    """Probe: scancel of one task mid-training left the submitting build waiting for ever (it asked
+    submitit for the task's exception, which waits on sacct, and this cluster has no accounting)."""
+    env = dict(os.environ, FRAGLIB_RUNS=str(tmp_path / "runs"))
+    proc = subprocess.Popen([sys.executable, "-m", "fraglib", "book", "--profile", "tiny", "--seeds", "1", "--root",
+                             str(tmp_path / "a"), "--no-build", "--executor", "slurm"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("running "):          # a task has started: cancel it, as an administrator would
+            subprocess.run(["scancel", line.split()[1].rstrip(":")], check=True)
+            break
+    t0 = time.time()
+    rest, _ = proc.communicate(timeout=600)
+    out = "".join(lines) + rest
+    assert proc.returncode == 2 and "FAILED" in out and "run the same command again" in out, out[-3000:]
+    assert time.time() - t0 < 300, out[-3000:]
+    again = book(tmp_path / "a", tmp_path / "runs", "--executor", "slurm")     # the same command resumes
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+@slurm
+def test_a_run_a_live_task_is_training_is_not_submitted_again(tmp_path):
+    """Probe: Ctrl-C of the submitting build, then the same command at once, submitted 10 duplicate
+    tasks for runs the first array was still training."""
+    from fraglib.cluster import Live
+    config, job, folder = _task_past_its_first_checkpoint(tmp_path)
+    Live(tmp_path / "runs" / ".slurm").add({config.digest(): job.job_id})
+    from fraglib.cluster import train_on_slurm
+    store = RunStore(tmp_path / "runs")
+    train_on_slurm([config], store, {}, SlurmOptions.defaults("tiny"), poll=0.5)
+    assert store.is_complete(config)
+    assert not list((tmp_path / "runs" / ".slurm").glob("*_0"))      # nothing submitted by this call

@@ -179,6 +179,14 @@ def preemption_guard(signum: int):
     def handler(number, frame):
         try:
             original(number, frame)
+        except subprocess.CalledProcessError as e:
+            if list(e.cmd[:2]) == ["scontrol", "requeue"] and e.returncode < 0:
+                # the requeue went through: Slurm stops the job's processes, its own `scontrol` among
+                # them, before that returns (seen in CI: "died with SIGTERM", and the task was failed)
+                raised.append(SystemExit(-1))
+                raise raised[-1] from None
+            raised.append(e)
+            raise
         except BaseException as e:
             raised.append(e)
             raise

@@ -227,3 +227,25 @@ def test_a_run_a_live_task_is_training_is_not_submitted_again(tmp_path):
     train_on_slurm([config], store, {}, SlurmOptions.defaults("tiny"), poll=0.5)
     assert store.is_complete(config)
     assert not list((tmp_path / "runs" / ".slurm").glob("*_0"))      # nothing submitted by this call
+
+
+def test_a_requeue_whose_scontrol_is_killed_by_the_requeue_still_ends_the_task_as_a_requeue():
+    """Seen in CI: `scontrol requeue` died with SIGTERM (Slurm stops the job's processes, the
+    requeue's own among them, once the requeue goes through), and the task was reported failed."""
+    def requeue(number, frame):          # submitit's handler when its scontrol child is killed
+        raise subprocess.CalledProcessError(-signal.SIGTERM, ["scontrol", "requeue", "15"])
+
+    previous = signal.signal(signal.SIGUSR2, requeue)
+    try:
+        with pytest.raises(SystemExit):
+            with preemption_guard(signal.SIGUSR2):
+                os.kill(os.getpid(), signal.SIGUSR2)
+                time.sleep(5)
+        with pytest.raises(subprocess.CalledProcessError):     # a requeue that Slurm refused is an error
+            signal.signal(signal.SIGUSR2, lambda n, f: (_ for _ in ()).throw(
+                subprocess.CalledProcessError(1, ["scontrol", "requeue", "15"])))
+            with preemption_guard(signal.SIGUSR2):
+                os.kill(os.getpid(), signal.SIGUSR2)
+                time.sleep(5)
+    finally:
+        signal.signal(signal.SIGUSR2, previous)

@@ -28,7 +28,7 @@
 # | imbalance | step, 5 majority classes | step, the first half of the classes ({ref}`methods <methods-collapse>`) | the model's setting |
 # | ratios | from 10 upward | 1 (the balanced reference), then the profile's ladder up to as far as its data allows ({glue:md}`ratio_max`:1 here; the paper profile: {glue:md}`c_ladder_paper` on CIFAR-10) | the verdict reads the whole ladder, not one end |
 # | classifier measure | mean pairwise cosine of the raw minority rows of W | the same (raw), and centred by W's mean row, which votes | a shared offset of all rows would otherwise count as collapse |
-# | features | – | class-mean fe centred by the global mean of the run's training fe (instance-weighted); uncentred shown, not voting | post-ReLU means all lie in the positive orthant: uncentred cosines measure what they share |
+# | features | – | class-mean fe centred by the unweighted mean of the class means (the global training mean when balanced); centred by the instance-weighted global mean, and uncentred, shown, not voting | the weighted mean moves towards the majority as the ratio grows, so every centred minority mean would carry the offset minority − majority; post-ReLU means all lie in the positive orthant: uncentred cosines measure what they share |
 # | augmentation | none | none (the quick profile's) | as LPM |
 # | epoch | the last | the best validation epoch of the converged phase ({ref}`methods <methods-regime>`) | the book's selection rule, the same for every run |
 #
@@ -39,8 +39,12 @@
 # **Headline.** From the balanced run to {glue:md}`ratio_max`:1, the minority rows' mean pairwise
 # cosine (W, centred) rises by {glue:md}`w_minority_rise`, the majority's by
 # {glue:md}`w_majority_rise`; LPM's raw measure: {glue:md}`w_raw_minority_rise` and
-# {glue:md}`w_raw_majority_rise`. The minority's class-mean fe (centred):
-# {glue:md}`fe_minority_rise`; uncentred: {glue:md}`fe_raw_minority_rise`. Runs: {glue:md}`regime`.
+# {glue:md}`w_raw_majority_rise`. The minority's class-mean fe (centred by the class means):
+# {glue:md}`fe_minority_rise`, the majority's {glue:md}`fe_majority_rise`; centred by the weighted
+# mean: {glue:md}`fe_weighted_minority_rise`; uncentred: {glue:md}`fe_raw_minority_rise`. The size of
+# the rule: the minority's W cosine moves {glue:md}`w_minority_slope` per unit of log ratio, and the
+# ladder goes a share {glue:md}`w_minority_way` of the way from the simplex value
+# {glue:md}`simplex` (rows as far apart as they can be) to collapse (1). Runs: {glue:md}`regime`.
 
 # %% tags=["remove-cell"]
 from fraglib import chapter, charts
@@ -68,8 +72,8 @@ chapter.chart("collapse-ladder", charts.collapse_lines(figs))
 #
 # Along the ladder of step-imbalance ratios: the mean cosine among the minority classes' rows (the
 # last half of the imbalance order), among the majority's, and between the two groups, for the
-# classifier's W (centred, and raw as LPM) and the class-mean fe (centred by the global training
-# mean, and raw).
+# classifier's W (centred, and raw as LPM) and the class-mean fe (centred by the mean of the class
+# means, which votes; by the instance-weighted global mean, and raw, shown).
 # ```
 #
 # ## Verdict

@@ -16,9 +16,10 @@ from fraglib.rq import eos as rq_eos
 from .helpers import fake_record, fake_run, paper_of
 
 
-# -- issue 19: Minority Collapse read along the ladder, centred ------------------------------------
-def _ladder_record(class_means_by_rung, W_by_rung, n=30):
-    """A ladder Record whose runs' training fe sit exactly on the given class means."""
+# -- Minority Collapse read along the ladder, centred -------------------------------------------
+def _ladder_record(class_means_by_rung, W_by_rung, n=30, counts=None, ratios=None):
+    """A ladder Record whose runs' training fe sit exactly on the given class means (`n` images a
+    class, or `counts[rung]`, one list per rung)."""
     from types import SimpleNamespace
 
     from fraglib.figures import Record
@@ -26,13 +27,13 @@ def _ladder_record(class_means_by_rung, W_by_rung, n=30):
     for r, (means, W) in enumerate(zip(class_means_by_rung, W_by_rung)):
         means = np.asarray(means, float)
         C = len(means)
-        y = np.repeat(np.arange(C), n)
+        y = np.repeat(np.arange(C), counts[r] if counts else n)
         emb[f"r{r}"] = SimpleNamespace(fe_train=means[y], y_train=y, weight=np.asarray(W, float), num_classes=C)
-        configs[f"r{r}"] = SimpleNamespace(imbalance_ratio=float(10 ** r))
+        configs[f"r{r}"] = SimpleNamespace(imbalance_ratio=float(ratios[r] if ratios else 10 ** r))
     return Record(embeddings=emb, metrics={}, configs=configs)
 
 
-# -- issue 18: controls, verdict kinds, small classes, thresholds, the paper's own statistics --------
+# -- controls, verdict kinds, small classes, thresholds, the paper's own statistics -----------------
 def _pair_of(fe_tr, y_tr, fe_te, y_te, W, seed=0, B=1000):
     """A pair record whose two runs are the same hand-made network (what the pair figures need)."""
     C = W.shape[0]
@@ -365,7 +366,7 @@ def test_centring_changes_the_verdict_where_a_shared_positive_component_dominate
     W = [np.eye(C, H) + 0.01 * k for k in range(3)]
     o = collapse.compute(_ladder_record(means, W))
     out = collapse.check(o)
-    centred_fe, raw_fe = out[3], out[4]
+    centred_fe, raw_fe = out[3], out[6]
     assert raw_fe.verdict == verdicts.DESCRIPTIVE and raw_fe.observed == verdicts.ONE_NET      # raw: "rises"
     assert centred_fe.verdict == verdicts.FAILS and abs(o.fe_minority_rise) < 1e-9
     assert o.fe_raw_minority_rise > 0.1
@@ -387,3 +388,22 @@ def test_the_ladder_rule_reads_every_rung():
     assert collapse.check(monotone)[0].verdict == verdicts.ONE_NET
     assert dipping.w_minority_rise > 0 and collapse.check(dipping)[0].verdict == verdicts.FAILS
     assert collapse.check(monotone)[0].support is None      # one network per rung: no resampling
+
+
+def test_a_minority_that_stays_put_under_the_class_mean_centre_is_no_collapse():
+    """Probe (the artefact of the instance-weighted centre): the class means never move, but the
+    majority's images outnumber the minority's more and more, so the instance-weighted global mean
+    moves towards the majority and every centred minority mean carries the offset minority -
+    majority: a "collapse" of -0.06 -> 0.53 in the book. Centred by the mean of the class means,
+    the minority is flat and the voting row fails; the weighted centre is shown, not voting."""
+    C, H = 4, 6
+    rng = np.random.default_rng(1)
+    fixed = np.abs(rng.normal(size=(C, H))) + 1.0
+    W = [rng.normal(size=(C, H)) for _ in range(4)]
+    ratios = (1, 10, 30, 100)
+    o = collapse.compute(_ladder_record([fixed] * 4, W, counts=[[300, 300, max(1, 300 // r), max(1, 300 // r)]
+                                                                 for r in ratios], ratios=ratios))
+    fe, fe_majority, weighted = collapse.check(o)[3], collapse.check(o)[4], collapse.check(o)[5]
+    assert abs(o.fe_minority_rise) < 1e-9 and fe.verdict == verdicts.FAILS and fe_majority.verdict == verdicts.FAILS
+    assert o.fe_weighted_minority_rise > 0.2 and weighted.verdict == verdicts.DESCRIPTIVE   # the artefact, not voting
+    assert o.simplex == -1.0 and abs(o.fe_minority_slope) < 1e-9 and abs(o.fe_minority_way) < 1e-9

@@ -152,11 +152,14 @@ def verdict(study: Study, q: str):
                                        f"networks."), display=False)
         return claims.table(checks)
     display(claims.table(checks))
-    per_seed = study.claims_per_seed(q)
-    glue("verdict_seeds", Markdown(f"The second table counts each claim over seeds 0 to {seeds - 1}, each a "
-                                   f"network trained anew: a claim that holds in one seed only is a property "
-                                   f"of that network, not of imbalanced training."), display=False)
-    return claims.across_seeds(per_seed).style.hide(axis="index")
+    glue("verdict_seeds", Markdown(f"The table above is seed 0's network. The second reads each claim over seeds "
+                                   f"0 to {seeds - 1}, each a network trained anew on another draw of the images, "
+                                   f"and gives the row's verdict: robust (it holds in every seed), direction-stable "
+                                   f"(the paper's direction in every seed, not always beyond noise or at its "
+                                   f"size), mixed or failing. A claim that holds in one seed only is a property of "
+                                   f"that network, not of imbalanced training."), display=False)
+    rows = [{"question": c.question, "claim": c.text, **r} for c, r in zip(checks, study.seed_rows(q))]
+    return pd.DataFrame(rows).style.hide(axis="index")
 
 
 def per_run(balanced, imbalanced, figures=None, names: tuple[str, str] | None = None, **columns) -> pd.DataFrame:
@@ -200,13 +203,18 @@ def key_figure(q: str, by_label: dict[str, Study]):
 
 
 def claim_rows(q: str, by_label: dict[str, Study]) -> list[dict]:
-    """Every check of one question, one row per claim and configuration: seed 0's verdict, and in
-    how many of the studies' seeds the claim holds (`Study.over_seeds`: the one rule)."""
+    """Every check of one question, one row per claim and configuration. The row's verdict is its
+    verdict over the seeds (`Study.seed_rows`: robust, direction-stable, mixed, failing) wherever
+    several are counted, with seed 0's beside it; in how many seeds the claim holds (the one rule)
+    and every seed's verdict go with it."""
     rows = []
     for label, s in by_label.items():
-        held = s.over_seeds(q)
+        over = s.seed_rows(q)
         for i, c in enumerate(s.claims(q)):
-            rows.append(dict(c.row(), configuration=label, **{"holds in (seeds)": held[i]}))
+            row = dict(c.row(), configuration=label, **over[i])
+            row["verdict (seed 0)"] = row["verdict"]
+            row["verdict"] = row.pop("verdict over seeds")
+            rows.append(row)
     return rows
 
 
@@ -220,7 +228,8 @@ def verdict_rows(q: str, by_label: dict[str, Study]):
                                    + f" (of {len(df)} checks)."), display=False)
     cols = ["configuration", "claim", "paper", "ours", "resamples holding", "verdict"]
     seeds = next(iter(by_label.values())).seeds
-    return df[cols + (["holds in (seeds)"] if seeds > 1 else [])].style.hide(axis="index")
+    more = ["holds in (seeds)", "verdicts by seed"] if seeds > 1 else []
+    return df[cols + more].rename(columns=_seed0_names(seeds)).style.hide(axis="index")
 
 
 def all_claims(profile: str, seed: int = 0, seeds: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -243,25 +252,37 @@ def all_claims(profile: str, seed: int = 0, seeds: int = 1) -> tuple[pd.DataFram
 
 
 def summary_headline(allc: pd.DataFrame, seeds: int) -> None:
-    """Glue the summary's headline (`headline`): what the voting checks say, the one-network rows
-    apart, the rows that do not vote, and with several seeds, how many hold in every seed; every
-    phrase from the table of verdict kinds."""
+    """Glue the summary's headline (`headline`): with several seeds, the rows' verdicts over the
+    seeds (robust, direction-stable, mixed, failing) and how the book treats many correlated
+    checks; with one, that seed's verdicts, the one-network rows apart; the rows that do not vote;
+    every phrase from the table of verdict kinds."""
     from myst_nb import glue
     k = verdicts.counts(allc.verdict)
     voting = allc[allc.verdict.map(lambda v: verdicts.kind(v).votes)]
-    text = f"Of **{len(voting)}** checks that vote, {verdicts.tally(k)}."
-    for x in verdicts.KINDS:
+    if seeds > 1:
+        text = (f"Of **{len(voting)}** checks that vote, read over {seeds} seeds (each a network trained anew on "
+                f"another draw of the images): {verdicts.tally(k)}. {verdicts.MULTIPLICITY}")
+        first = verdicts.counts(voting["verdict (seed 0)"])
+        text += f" Seed 0 alone: {verdicts.tally(first)}."
+    else:
+        text = (f"Of **{len(voting)}** checks that vote, {verdicts.tally(k)}. One seed: a verdict here is one "
+                f"network's; `python -m fraglib book --seeds N` reads each row over N.")
+    for x in verdicts.ALL:
         if not x.votes and k[x.name]:
             text += f" {k[x.name]} {x.phrase} ({x.definition})."
-    if seeds > 1:
-        held = voting["holds in (seeds)"].str.extract(r"^(\d+) of")[0].astype(float)
-        text += (f" Over {seeds} seeds (each a network trained anew on another draw of the images): "
-                 f"**{int((held == seeds).sum())}** hold in every seed, {int(((held > 0) & (held < seeds)).sum())} "
-                 f"in some, {int((held == 0).sum())} in none.")
-    else:
-        text += (" One seed: a verdict here is one network's; `python -m fraglib book --seeds N` says how "
-                 "many of N hold.")
     glue("headline", Markdown(text), display=False)
+
+
+def _seed0_names(seeds: int) -> dict:
+    """With several seeds, the figures shown are seed 0's: the columns say so."""
+    return {"ours": "ours (seed 0)", "resamples holding": "resamples holding (seed 0)"} if seeds > 1 else {}
+
+
+def summary_table(allc: pd.DataFrame, seeds: int):
+    """Every check of the summary, the row's verdict first (over the seeds, where several are read)."""
+    cols = ["question", "configuration", "claim", "paper", "ours", "resamples holding", "verdict"]
+    more = ["verdict (seed 0)", "holds in (seeds)", "verdicts by seed"] if seeds > 1 else []
+    return allc[cols + more].rename(columns=_seed0_names(seeds)).style.hide(axis="index")
 
 
 def verdict_legend():

@@ -288,8 +288,8 @@ def sampler_results(figs):
 # -- the comparison pages: one key figure per research question, every configuration -------------
 def verdict_scale() -> alt.Scale:
     """Every verdict kind its own colour, from the table of kinds (`verdicts.KINDS`)."""
-    from .verdicts import COLOURS, VERDICTS
-    return alt.Scale(domain=list(VERDICTS), range=list(COLOURS))
+    from .verdicts import ALL
+    return alt.Scale(domain=[k.name for k in ALL], range=[k.colour for k in ALL])
 
 
 def verdict_bars(allc: pd.DataFrame) -> alt.Chart:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .bootstrap import interval
 from .figures import Figures
-from .verdicts import (DESCRIPTIVE, DIRECTION, FAILS, HOLDING, HOLDS, NOISE, OUTSIDE, REGIME_RULE, SIZE, counts, stability, tally,
+from .verdicts import (DESCRIPTIVE, DIRECTION, FAILS, HOLDING, HOLDS, NOISE, OUTSIDE, REGIME_RULE, SIZE, counts, tally,
                        verdict)
 
 
@@ -142,19 +142,3 @@ def sentence(claim_list) -> str:
         if rows:
             head += f" {title}: " + "; ".join(show(c) for c in rows) + "."
     return head
-
-
-def across_seeds(per_seed: dict[int, list[Claim]]):
-    """One row per claim: in how many seeds it holds (beyond noise, and at all), and the
-    verdicts; `per_seed` maps each seed to its claims (the same checks, in the same order)."""
-    import pandas as pd
-    seeds = sorted(per_seed)
-    rows = []
-    for i, first in enumerate(per_seed[seeds[0]]):
-        verdicts = [per_seed[s][i].verdict for s in seeds]
-        k = counts(verdicts)
-        rows.append({"question": first.question, "claim": first.text,
-                     "holds in (seeds)": stability(verdicts),
-                     "holds at all in": f"{sum(k[v] for v in HOLDING)} of {len(seeds)}",
-                     "verdicts": ", ".join(f"{n} {v}" for v, n in k.items() if n)})
-    return pd.DataFrame(rows)

@@ -1,7 +1,8 @@
 """The claims ledger: every check the summary page shows, as files to cite or diff.
 
 `book/runs/<profile>/claims-ledger.csv` and `.json` hold one row per claim and configuration: the
-claim, the paper's figure, ours with its interval, the verdict, in how many seeds it holds, the
+claim, the paper's figure, ours (seed 0's) with its interval, the row's verdict (over the seeds,
+where several are read), seed 0's and every seed's verdict, in how many seeds it holds, the
 digests of the runs it read and the code version. They are an output of the *build*, not of a
 page: the summary page hands its rows to the build inside the executed page (a removed cell's
 output, `for_build`), and `python -m fraglib book` writes both files from the very page it
@@ -14,8 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-COLUMNS = ["question", "claim", "configuration", "seeds", "paper", "ours", "resamples holding", "verdict",
-           "holds in (seeds)", "runs", "code"]
+COLUMNS = ["question", "claim", "configuration", "seeds", "seeds read", "paper", "ours", "resamples holding",
+           "verdict", "verdict (seed 0)", "verdicts by seed", "holds in (seeds)", "runs", "code"]
 MIME = "application/json"
 KEY = "fraglib-ledger"
 CSV, JSON = "claims-ledger.csv", "claims-ledger.json"

@@ -35,7 +35,7 @@ from .paper import paper_figures
 from .provenance import source_digest
 from .questions import QUESTIONS, question
 from .runs import Run, RunStore
-from .verdicts import RegimeCheck, stability
+from .verdicts import RegimeCheck, across_seeds, stability
 
 # how each kind of study draws the bootstrap resamples its figures share
 RESAMPLERS = {
@@ -177,6 +177,19 @@ class Study:
         chapter pages, the comparison pages, the summary and the ledger read."""
         per_seed = list(self.claims_per_seed(q).values())
         return [stability([ps[i].verdict for ps in per_seed]) for i in range(len(per_seed[0]))]
+
+    def seed_rows(self, q: str | None = None) -> list[dict]:
+        """For each claim, its verdict over the seeds (`verdicts.across_seeds`: the row's verdict
+        wherever several seeds are counted), in how many seeds it holds, each seed's verdict, and how
+        many seeds were read."""
+        per_seed = list(self.claims_per_seed(q).values())
+        rows = []
+        for i in range(len(per_seed[0])):
+            verdict_list = [ps[i].verdict for ps in per_seed]
+            rows.append({"verdict over seeds": across_seeds(verdict_list, [ps[i].observed for ps in per_seed]),
+                         "holds in (seeds)": stability(verdict_list), "verdicts by seed": " · ".join(verdict_list),
+                         "seeds read": len(verdict_list)})
+        return rows
 
     # -- what the figure functions read --------------------------------------------------------
     @cached_property

@@ -55,11 +55,26 @@ KINDS = (
     Kind("outside the regime", False, False, False, "#7f7f7f", "come from runs outside the paper's regime",
          "a run did not memorise its training set, so the check tests nothing of the paper"),
 )
-BY_NAME = {k.name: k for k in KINDS}
+# The verdict of a row over seeds (each seed a network trained anew on another draw of the images):
+# the row's verdict wherever the book counts more than one seed.
+ACROSS_SEEDS = (
+    Kind("robust", True, True, True, "#006d2c", "are robust (hold in every seed)",
+         "it holds (beyond noise, or for each seed's one network) in every seed"),
+    Kind("direction-stable", True, False, True, "#74c476",
+         "are direction-stable (the paper's direction in every seed, not every time beyond noise or at its size)",
+         "the comparison goes the paper's way in every seed, but not every time beyond noise or at the size the "
+         "paper states"),
+    Kind("mixed", True, False, False, "#fd8d3c", "are mixed (the paper's direction in some seeds only)",
+         "the comparison goes the paper's way in some seeds and not in others"),
+    Kind("failing", True, False, False, "#a50f15", "are failing (the paper's direction in no seed)",
+         "the comparison goes against the paper in every seed"),
+)
+BY_NAME = {k.name: k for k in KINDS + ACROSS_SEEDS}
 VERDICTS = tuple(k.name for k in KINDS)
 HOLDS, NOISE, ONE_NET, DIRECTION, SIZE, FAILS, DESCRIPTIVE, OUTSIDE = VERDICTS
 HOLDING = tuple(k.name for k in KINDS if k.agrees)            # holds on our figures, at all
 COLOURS = tuple(k.colour for k in KINDS)
+ALL = KINDS + ACROSS_SEEDS                                    # every kind a table or chart may show
 
 
 def kind(name: str) -> Kind:
@@ -79,14 +94,14 @@ def verdict(direction: bool, size_ok: bool | None = None, support: float | None 
 
 
 def counts(verdicts) -> dict:
-    """How many of each kind, in the table's order."""
+    """How many of each kind (a seed's, then over seeds), in the table's order."""
     verdicts = list(verdicts)
-    return {v: verdicts.count(v) for v in VERDICTS}
+    return {k.name: verdicts.count(k.name) for k in ALL}
 
 
 def tally(k: dict) -> str:
     """"3 hold beyond the bootstrap's noise, 1 do not hold" from counts (the voting kinds)."""
-    return ", ".join(f"{k[x.name]} {x.phrase}" for x in KINDS if x.votes and k.get(x.name))
+    return ", ".join(f"{k[x.name]} {x.phrase}" for x in ALL if x.votes and k.get(x.name))
 
 
 def held_in(verdicts: list[str]) -> int:
@@ -104,11 +119,39 @@ def stability(verdicts: list[str]) -> str:
     return f"{held_in(verdicts)} of {len(verdicts)} seeds"
 
 
+ROBUST, DIRECTION_STABLE, MIXED, FAILING = (k.name for k in ACROSS_SEEDS)
+RIGHT_WAY = (HOLDS, NOISE, ONE_NET, DIRECTION)   # what the comparison itself said, when it went the paper's way
+
+
+def across_seeds(verdicts: list[str], observed: list[str]) -> str:
+    """The row's verdict over seeds, from each seed's verdict and what its comparison itself said
+    (`Claim.observed`: a descriptive or size-controlled row keeps it): robust, direction-stable,
+    mixed or failing; a row that never votes keeps its kind. One seed: that seed's verdict."""
+    if len(verdicts) == 1:
+        return verdicts[0]
+    if all(v == DESCRIPTIVE for v in verdicts):
+        return DESCRIPTIVE
+    read = [(v, o) for v, o in zip(verdicts, observed) if v != OUTSIDE]
+    if not read:
+        return OUTSIDE
+    if all(BY_NAME[v].counts_as_holding for v, _ in read):
+        return ROBUST
+    right = sum(o in RIGHT_WAY for _, o in read)
+    return DIRECTION_STABLE if right == len(read) else MIXED if right else FAILING
+
+
+MULTIPLICITY = ("The checks are many and correlated (one balanced run and one test set per configuration, a raw "
+                "row and its size-matched control), so the book counts no single seed's \"holds\" as an independent "
+                "finding and makes no per-test correction: the primary evidence is stability, a row's verdict over "
+                "the seeds (robust only when it holds in every seed, each a network trained anew on another draw "
+                "of the images).")
+
+
 def legend() -> list[dict]:
     """The table as rows (kind, votes, counts as holding, definition), for the summary page."""
-    return [{"verdict": k.name, "votes": "yes" if k.votes else "no",
-             "counts as holding in a seed": "yes" if k.counts_as_holding else "no", "meaning": k.definition}
-            for k in KINDS]
+    return [{"verdict": k.name, "of": "one seed" if k in KINDS else "the seeds", "votes": "yes" if k.votes else "no",
+             "counts as holding": "yes" if k.counts_as_holding else "no", "meaning": k.definition}
+            for k in KINDS + ACROSS_SEEDS]
 
 
 # -- the regime: a check of a run that did not memorise reads OUTSIDE ------------------------------

@@ -27,7 +27,10 @@
 # that it holds only without its size-matched control; "descriptive" rows (raw counts and
 # distances whose control is the check) are shown and do not vote; "outside the regime" that a
 # run did not memorise its training set, so the check tests nothing
-# ({ref}`methods <methods-regime>`). The last column says in how many seeds each claim holds.
+# ({ref}`methods <methods-regime>`). Built with several seeds, a row's verdict is its verdict over
+# the seeds: *robust* (it holds in every seed), *direction-stable* (the paper's direction in every
+# seed, not every time beyond noise or at the paper's size), *mixed*, *failing*; seed 0's verdict
+# and every seed's are beside it.
 #
 # **Headline.** {glue:md}`headline`
 
@@ -86,6 +89,4 @@ runs
 # ## Every check
 
 # %%
-cols = ["question", "configuration", "claim", "paper", "ours", "resamples holding",
-        "verdict", "holds in (seeds)"]
-allc[cols].style.hide(axis="index")
+chapter.summary_table(allc, seeds)

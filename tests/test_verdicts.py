@@ -8,14 +8,31 @@ from fraglib import charts, verdicts
 
 
 def test_every_kind_has_its_own_colour_and_the_chart_draws_the_table():
-    colours = [k.colour for k in verdicts.KINDS]
-    assert len(set(colours)) == len(colours) == len(verdicts.VERDICTS)
+    names, colours = [k.name for k in verdicts.ALL], [k.colour for k in verdicts.ALL]
+    assert len(set(colours)) == len(colours) == len(set(names)) == len(verdicts.VERDICTS) + 4
     scale = charts.verdict_scale().to_dict()
-    assert scale["domain"] == list(verdicts.VERDICTS) and scale["range"] == colours
-    allc = pd.DataFrame({"verdict": list(verdicts.VERDICTS), "question": "RQ1", "configuration": "c", "claim": "x",
+    assert scale["domain"] == names and scale["range"] == colours
+    allc = pd.DataFrame({"verdict": names, "question": "RQ1", "configuration": "c", "claim": "x",
                          "paper": "–", "ours": "1"})
     spec = charts.verdict_bars(allc).to_dict()
-    assert spec["encoding"]["color"]["scale"] == {"domain": list(verdicts.VERDICTS), "range": colours}
+    assert spec["encoding"]["color"]["scale"] == {"domain": names, "range": colours}
+
+
+@pytest.mark.parametrize("per_seed,observed,expected", [
+    (["holds", "holds (one network)", "holds"], None, "robust"),
+    (["holds", "holds (within noise)", "direction only"], None, "direction-stable"),
+    (["holds", "does not hold", "holds"], None, "mixed"),
+    (["does not hold"] * 3, None, "failing"),
+    (["about sample size"] * 3, ["direction only"] * 3, "direction-stable"),   # the control's own direction
+    (["about sample size"] * 3, ["does not hold"] * 3, "failing"),
+    (["descriptive"] * 3, ["holds"] * 3, "descriptive"),
+    (["outside the regime", "holds", "holds"], None, "robust"),                # a seed outside the regime is not read
+    (["holds (within noise)"], None, "holds (within noise)"),                 # one seed: its own verdict
+])
+def test_a_rows_verdict_is_its_verdict_over_the_seeds(per_seed, observed, expected):
+    """Probe: the ledger and summary printed seed 0's verdict as the row's (LDAM RQ4 "imbalance
+    widens": does not hold in seed 0, holds in 2 of 3)."""
+    assert verdicts.across_seeds(per_seed, observed or per_seed) == expected
 
 
 def test_the_rules_read_the_table():

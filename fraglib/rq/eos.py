@@ -23,6 +23,8 @@ class EOS(Figures):
     gap_majority: float | None = None     # |mean train fe - mean test fe| of the majority (imbalanced)
     gap_minority: float | None = None
     gap_majority_matched: float | None = None  # ... its train mean over n_min drawn images (mean over draws)
+    gap_minority_matched: float | None = None  # the minority at its own size: its observed gap (no resamples:
+                                               # its few images are the noise the draws are judged against)
     n_matched: int | None = None          # the minority's training images: the control's size
     e2e_bac: float | None = None          # phase 1 alone: the end-to-end imbalanced model
     eos_bac: float | None = None          # phases 2-3 with EOS
@@ -87,7 +89,8 @@ def compute(rec: Record) -> EOS:
             "best_other_bac": np.max([bac_rs[s] for s in others], axis=0), "eos_authors_bac": bac_rs["eos-authors"],
             "eos_fresh_bac": bac_rs["eos, fresh head"]}
     return EOS(gap_majority=float(gi["mean_gap"][maj]), gap_minority=float(gi["mean_gap"][mnr]),
-               gap_majority_matched=float(gap_matched.mean()), n_matched=n_min,
+               gap_majority_matched=float(gap_matched.mean()), gap_minority_matched=float(gi["mean_gap"][mnr]),
+               n_matched=n_min,
                e2e_bac=100 * rec.metrics["imbalanced"]["test_bac"], eos_bac=bac["eos"],
                best_other_bac=max(bac[s] for s in others), eos_authors_bac=bac["eos-authors"],
                eos_fresh_bac=bac["eos, fresh head"], gap=gi["mean_gap"],
@@ -103,8 +106,9 @@ def check(o: EOS, p: EOS) -> list[Claim]:
     return [
         raw,
         claim("EOS", f"... and still with the majority's training mean over {o.n_matched} drawn images "
-                     f"(size-matched control)", "–", ours_vs(o, "gap_minority", "gap_majority_matched", ".3f"), o,
-              lambda f: f.gap_minority > f.gap_majority_matched, uncontrolled=raw),
+                     f"(size-matched control: the observed minority gap against the majority's draws)", "–",
+              ours_vs(o, "gap_minority_matched", "gap_majority_matched", ".3f"), o,
+              lambda f: f.gap_minority_matched > f.gap_majority_matched, uncontrolled=raw),
         claim("EOS", "Three-phase training with EOS beats the end-to-end imbalanced model",
               "higher BAC", ours_vs(o, "eos_bac", "e2e_bac"), o, lambda f: f.eos_bac > f.e2e_bac),
         claim("EOS", "EOS beats re-sampling in embedding space (best of ROS, SMOTE, cRT)",

@@ -112,6 +112,21 @@ def top_set(counts, n: int = 10) -> np.ndarray:
     return mask & (counts > 0)
 
 
+def top_k_indicator(values, k: int) -> np.ndarray:
+    """(N, H) 0/1: each row's top-K members, among its non-zero entries only: an instance with
+    fewer than K non-zero features has fewer than K members (a post-ReLU zero is no feature of that
+    image, and picking zeros by index order made a class's member count depend on tie-breaking)."""
+    values = np.asarray(values)
+    return member_indicator(top_k_members(values, k), values.shape[1]) * (values != 0)
+
+
+def indicator_counts(indicator, groups, num_classes: int) -> np.ndarray:
+    """(C, H): how many instances of group c hold feature h (a sum of `top_k_indicator` rows)."""
+    out = np.zeros((num_classes, np.shape(indicator)[1]))
+    np.add.at(out, np.asarray(groups), np.asarray(indicator, np.float64))
+    return out
+
+
 def member_counts(members, groups, num_classes: int, num_features: int) -> np.ndarray:
     """(C, H): how many instances of group c hold feature h in their top-K set."""
     flat = np.repeat(np.asarray(groups), members.shape[1]) * num_features + members.ravel()

@@ -69,13 +69,14 @@ chapter.chart("rq1-bac", chart)
 # Test BAC of the three models, ours beside the paper's (its Table 1).
 # ```
 # %%
-lost = figs.bal_bac - figs.bac
-chapter.glue_number("recovered", 100 * (figs.retrain_bac - figs.bac) / lost)
+lost = figs.bal_bac - figs.bac   # imbalance may cost nothing (a tiny run): then there is nothing to win back
+chapter.glue_number("recovered", 100 * (figs.retrain_bac - figs.bac) / lost if lost > 0 else float("nan"))
 
 # %% [markdown]
 # Of the balanced accuracy that imbalance costs, re-training the head alone wins back
-# {glue:md}`recovered`%; the rest is not recovered by a linear head trained this way (whether it
-# is lost in the extractor's features, or only out of reach of such a head, this test cannot say).
+# {glue:md}`recovered`% ("–" where imbalance cost nothing); the rest is not recovered by a linear
+# head trained this way (whether it is lost in the extractor's features, or only out of reach of
+# such a head, this test cannot say).
 #
 # ## Verdict
 

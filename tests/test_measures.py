@@ -170,3 +170,15 @@ def test_minority_collapse_on_hand_made_weights():
     simplex = np.array([[1.0, 0], [-0.5, np.sqrt(3) / 2], [-0.5, -np.sqrt(3) / 2]])
     assert mean_pairwise_cosine(simplex) == pytest.approx(-0.5)
     assert np.isnan(mean_pairwise_cosine(W[:1]))
+
+
+def test_top_k_members_are_non_zero_features():
+    """Probe: an image with fewer than K positive features got zero-valued members by index order,
+    so a class's member count depended on tie-breaking (LDAM seed 1, class 7: 28 or 27)."""
+    from fraglib.measures import indicator_counts, top_k_indicator
+    fe = np.array([[3.0, 0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 0.0, 0.0]])
+    ind = top_k_indicator(fe, 3)
+    assert ind.tolist() == [[1, 0, 0, 0, 1], [0, 0, 1, 0, 0]]
+    shuffled = top_k_indicator(fe[:, ::-1], 3)[:, ::-1]          # feature order does not matter
+    assert (shuffled == ind).all()
+    assert indicator_counts(ind, [0, 0], 1).tolist() == [[1, 0, 1, 0, 1]]

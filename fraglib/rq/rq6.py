@@ -66,11 +66,10 @@ def _size_matched(ind, y, num_classes: int, n: int, draws: int, seed: int):
 def compute(rec: Record) -> RQ6:
     eb, ei = rec.pair()
     rs = rec.resamples
-    C, H = ei.num_classes, ei.fe_train.shape[1]
+    C = ei.num_classes
     maj, mnr = majority_minority(C)
-    mem_i, mem_b = M.top_k_members(ei.fe_train, MEMBER_K), M.top_k_members(eb.fe_train, MEMBER_K)
-    ind_i, ind_b = M.member_indicator(mem_i, H), M.member_indicator(mem_b, H)
-    counts_i, counts_b = M.member_counts(mem_i, ei.y_train, C, H), M.member_counts(mem_b, eb.y_train, C, H)
+    ind_i, ind_b = M.top_k_indicator(ei.fe_train, MEMBER_K), M.top_k_indicator(eb.fe_train, MEMBER_K)
+    counts_i, counts_b = M.indicator_counts(ind_i, ei.y_train, C), M.indicator_counts(ind_b, eb.y_train, C)
     sizes = np.bincount(ei.y_train, minlength=C)
     members, ratio = M.class_top_k_coverage_ratio(counts_i, sizes, TOP_N)
     above = _above90(ratio)

@@ -2,6 +2,7 @@
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +23,9 @@ class RQ5(Figures):
     w_sum_minority: float | None = dimensional()
     w_max: float | None = dimensional()            # the largest |W|
     ce_max: float | None = dimensional()           # the largest class-mean ce (effective operands)
-    # Scale-free (rescaling fe by a and W by 1/a changes no logit, and none of these): each class's
-    # largest class-mean ce is a product f_c * w_c; the log excess of the other classes over the
-    # majority, mean_c log(x_c) - log(x_majority), splits into the fe factor's and W's.
+    # Gauge-free (rescaling fe[:, h] by a_h and W[:, h] by 1/a_h changes no logit, and none of these):
+    # each other class's largest class-mean ce is a product f_c * w_c at its channel h_c; its log
+    # excess over the majority at the same channel splits into the fe factor's and W's.
     excess_fe: float | None = None        # the fe factor's share of the others' excess (log)
     excess_w: float | None = None         # the W factor's
     weight_top: Array = arr()            # (C, 10) imbalanced run, sorted
@@ -34,18 +35,28 @@ class RQ5(Figures):
 
 
 def largest_ce_factors(mu_fe, W, majority: int):
-    """The log excess of the other classes over the majority in each factor of their largest
-    class-mean ce (f_c * w_c at h = argmax_h mu_fe[c, h] W[c, h]): (fe's, W's), over leading axes
-    (resamples). Their sum is the log excess of the ce itself; a rescaling of fe against W cancels."""
+    """Which factor carries the other classes' larger top ce: each other class c at its own
+    largest class-mean ce channel h_c (argmax_h mu_fe[c, h] W[c, h]), against the majority at the
+    *same* channel: the fe factor's log excess log mu_fe[c, h_c] - log mu_fe[maj, h_c] and W's,
+    log W[c, h_c] - log W[maj, h_c], averaged over the other classes (a class whose factor is not
+    positive at that channel is left out); over leading axes (resamples). Comparing within one
+    channel makes the split invariant to any per-channel rescale (fe[:, h] * a_h with W[:, h] / a_h,
+    which the next layer compensates and which changes no logit), not only to one global scale:
+    comparing each class's own top channel with the majority's own rested on the gauge weight
+    decay picks."""
     mu_fe, W = np.asarray(mu_fe, float), np.asarray(W, float)
     W = np.broadcast_to(W, mu_fe.shape)
-    h = np.nanargmax(np.nan_to_num(mu_fe * W, nan=-np.inf), axis=-1)[..., None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = [np.log(np.take_along_axis(x, h, -1)[..., 0]) for x in (mu_fe, W)]
+    h = np.nanargmax(np.nan_to_num(mu_fe * W, nan=-np.inf), axis=-1)[..., None]     # (..., C, 1)
 
-    def excess(lg):
-        return np.nanmean(np.delete(lg, majority, axis=-1), axis=-1) - lg[..., majority]
-    return excess(logs[0]), excess(logs[1])
+    def excess(x):
+        own = np.take_along_axis(x, h, -1)[..., 0]                                  # (..., C)
+        maj = np.take_along_axis(np.broadcast_to(x[..., majority:majority + 1, :], x.shape), h, -1)[..., 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lg = np.where((own > 0) & (maj > 0), np.log(own) - np.log(maj), np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(np.delete(lg, majority, axis=-1), axis=-1)
+    return excess(mu_fe), excess(W)
 
 
 def compute(rec: Record) -> RQ5:
@@ -73,7 +84,8 @@ def check(o: RQ5, p: RQ5) -> list[Claim]:
               f"{pv(p, 'w_sum_majority')} vs {pv(p, 'w_sum_minority')}", vs(o.w_sum_majority, o.w_sum_minority),
               o, lambda f: f.w_sum_majority > f.w_sum_minority),
         claim("RQ5", "fe, not W, carries the other classes' larger top ce: of their log excess over the "
-                     "majority, the fe factor's share is larger than W's (scale-free)", "fe (W ≈ 1.2, ce > 8)",
+                     "majority at the same channel, the fe factor's share is larger than W's (invariant to any "
+                     "per-channel rescale of fe against W)", "fe (W ≈ 1.2, ce > 8)",
               f"fe {with_interval(o, 'excess_fe')} vs W {with_interval(o, 'excess_w')}", o,
               lambda f: f.excess_fe > f.excess_w),
         claim("RQ5", "Class-mean ce reach values far above any weight (dimensional: fe and W can trade scale "

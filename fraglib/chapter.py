@@ -125,7 +125,9 @@ def paper_table(study: Study, figs, rows: dict[str, str]):
 
     def iv(f):
         lo_hi = figs.interval(f)
-        return "–" if lo_hi is None else f"[{number(float(lo_hi[0]))}, {number(float(lo_hi[1]))}]"
+        if lo_hi is None:
+            return "–"
+        return f"[{number(float(lo_hi[0]))}, {number(float(lo_hi[1]))}]" + (claims.OUTSIDE_MARK if figs.outside(f) else "")
     table = pd.DataFrame({"ours": [getattr(figs, f) for f in rows], "95% interval": [iv(f) for f in rows],
                           label: [getattr(paper, f) for f in rows]}, index=list(rows.values()), dtype=object)
     return table.style.format(number, na_rep="–")

@@ -113,11 +113,15 @@ class Figures:
             cp_lo, cp_hi = clopper_pearson(k, n, level)
             small = (n > 0) & (n < SMALL_N)
             lo, hi = np.where(small, 100 * cp_lo, lo), np.where(small, 100 * cp_hi, hi)
-        value = getattr(self, name, None)
-        if value is not None and np.shape(value) == np.shape(lo):   # an interval holds our own figure
-            v = np.asarray(value, float)                           # (a posterior draw is never 9/9 exactly)
-            lo, hi = np.fmin(lo, v), np.fmax(hi, v)
+        # never widened to hold the observed figure: where it lies outside (a count of distinct
+        # features is biased low in a resample), `outside` says so and the tables mark it
         return (float(lo), float(hi)) if np.ndim(lo) == 0 else (lo, hi)
+
+    def outside(self, name: str) -> bool:
+        """Whether a scalar figure lies outside its own resamples' interval (shown with a mark)."""
+        iv, value = self.interval(name), getattr(self, name, None)
+        return (iv is not None and value is not None and np.ndim(iv[0]) == 0 and np.isfinite(value)
+                and not iv[0] <= float(value) <= iv[1])
 
     def resampled(self) -> SimpleNamespace:
         """The figures as each resample sees them: a field with resamples is its (B,) array,

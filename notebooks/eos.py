@@ -26,12 +26,15 @@
 # beside random over-sampling, SMOTE and class-balanced re-sampling (cRT)
 # {cite}`kang2019decoupling`. Phase 3 fine-tunes the phase-1 head on the result (as the EOS
 # abstract says; EOS with a fresh head is shown beside it) and scores it on
-# the test fe ({ref}`methods <methods-eos>`).
+# the test fe ({ref}`methods <methods-eos>`). Samplers and heads work in the head's effective
+# operands (under LDAM-DRW's cosine head, $s\,\mathrm{fe}/\lVert\mathrm{fe}\rVert$); the
+# generalization gap reads the raw fe, whose norm that head ignores.
 #
 # **Headline.** The minority's train-test gap is {glue:md}`gap_minority`, the majority's
 # {glue:md}`gap_majority`; but the minority's training mean is over {glue:md}`n_matched` images,
 # and the majority's over that many drawn images lies {glue:md}`gap_majority_matched` from its
-# test mean (the size-matched control the verdict reads). Three-phase training with EOS reaches {glue:md}`eos_bac`% test
+# test mean (the size-matched control: the verdict judges the minority's observed gap against
+# those draws). Three-phase training with EOS reaches {glue:md}`eos_bac`% test
 # BAC, the end-to-end network {glue:md}`e2e_bac`% and the best other sampler
 # {glue:md}`best_other_bac`%. Runs: {glue:md}`regime`.
 

@@ -28,14 +28,17 @@
 # most frequent in TP (or FP); the magnitude ratio sums each class's ten largest class-mean
 # training fe in TP (or FP) over training ({ref}`methods <methods-measures>`; the paper's
 # Figure 10 {cite}`dablain2022fragility`). A class has far fewer FP than TP, and a mean over
-# fewer images lies further from any other mean: the checks that vote draw each class's TP at
-# the size of its FP (the size-matched control).
+# fewer images lies further from any other mean: the checks that vote judge each class's
+# observed FP figure against its TP drawn at the size of its FP (the size-matched control). Under
+# LDAM-DRW the head is a cosine head: it sees $s\,\mathrm{fe}/\lVert\mathrm{fe}\rVert$, while
+# these distances and magnitudes read the raw fe, whose norm the head ignores.
 #
 # **Headline.** The false positives' class means lie {glue:md}`frob_fp` from training's, the
 # true positives' {glue:md}`frob_tp`, and {glue:md}`frob_tp_matched` when drawn at the FP size
 # ({glue:md}`paper_source`: {glue:md}`paper_frob_fp` and {glue:md}`paper_frob_tp`). The FP reach
 # {glue:md}`mag_fp` of the training magnitudes of their top features, the TP
-# {glue:md}`mag_tp` (the paper: about half, for FP). Classes with no test true positive
+# {glue:md}`mag_tp`; over the minority classes, of which the paper says it (about half, for FP),
+# {glue:md}`mag_fp_minority` and {glue:md}`mag_tp_minority`. Classes with no test true positive
 # ({glue:md}`classes_no_tp` here) or no false positive ({glue:md}`classes_no_fp`) are left out
 # of every figure: {glue:md}`classes_left_out` in all. Runs: {glue:md}`regime`.
 

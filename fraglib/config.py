@@ -28,6 +28,7 @@ SELECTIONS = ("val", "test")  # val: honest default; test: the paper's choose-on
 PRECISIONS = ("auto", "bf16", "fp32")  # auto: bf16 where the device runs it natively, else fp32
 EXECUTORS = ("local", "slurm")         # where the book's runs train: this machine, or a Slurm job array
 PROCRUSTEAN_SITES = ("none", "input", "feature")  # where Procrustean mixing happens (procrustean.py)
+CLASS_ORDERS = ("paper", "reversed", "drawn")     # which class gets which size (RunConfig.order)
 # Procrustean training (our interpretation, procrustean.py): where the book's chapter mixes, and how much
 PROCRUSTEAN_SITE = "feature"      # input | feature (a mid-network feature map)
 PROCRUSTEAN_STRENGTH = 0.5        # mixing weight of the largest class (the smallest: 0)
@@ -211,6 +212,8 @@ class RunConfig:
     model: str = ""                    # resnet32 | resnet56 | smallnet; "" = the profile's choice
     seed: int = 0                      # weights, batch order and augmentation
     data_seed: int | None = None       # which images are kept (imbalance, subsample, val split); None: = seed
+    class_order: str | None = None     # which class gets which size: paper | reversed | drawn (from data_seed);
+                                       # None: by data_seed (0: the paper's, 1: reversed, else drawn)
     selection: str = "val"             # best epoch chosen on: val (held-out) | test (paper's protocol)
     focal_gamma: float = 1.0           # focal loss exponent (LDAM-DRW's code uses 1)
     ldam_max_margin: float = 0.5       # LDAM margin of the smallest class
@@ -241,6 +244,10 @@ class RunConfig:
             object.__setattr__(self, "data_seed", self.seed)
         for name in ("seed", "data_seed"):
             object.__setattr__(self, name, whole_number(name, getattr(self, name), 0, SEED_MAX))
+        if self.class_order is None:   # the seed sets which class is rare too (book/methods.md, "Seeds")
+            order = "paper" if self.data_seed == 0 else "reversed" if self.data_seed == 1 else "drawn"
+            object.__setattr__(self, "class_order", order)
+        check_choice("class order", self.class_order, CLASS_ORDERS)
         try:
             ratio = float(self.imbalance_ratio)
         except (TypeError, ValueError):
@@ -301,7 +308,22 @@ class RunConfig:
             d.pop("procrustean"), d.pop("procrustean_strength")
         if not self.clean_history:
             d.pop("clean_history")
+        if self.class_order == "paper":   # runs made before the option (every seed-0 run) keep their identity
+            d.pop("class_order")
         return d
+
+    def order(self) -> tuple[int, ...]:
+        """The dataset's class ids by imbalance rank: order()[0] keeps the most training images
+        and is relabelled 0 (the majority), order()[-1] the fewest (the minority). The paper's
+        order is the identity; "reversed" swaps the two ends (the strongest contrast: the paper's
+        majority becomes the minority); "drawn" is a permutation drawn from the data seed."""
+        C = len(SPECS[self.dataset].classes)
+        if self.class_order == "paper":
+            return tuple(range(C))
+        if self.class_order == "reversed":
+            return tuple(reversed(range(C)))
+        import numpy as np
+        return tuple(int(c) for c in np.random.default_rng([self.data_seed, 1729]).permutation(C))
 
     @property
     def method(self) -> str:
@@ -334,12 +356,15 @@ class RunConfig:
     def key(self) -> str:
         """Readable relative folder: dataset/profile/ratio/loss/seed-hash."""
         ratio = "balanced" if self.balanced else f"ratio={self.imbalance_ratio:g}-{self.imbalance_type}"
+        order = "" if self.class_order == "paper" else f"-order={self.class_order}"
         return (f"{self.dataset}/{self.profile}/{ratio}/loss={self.method}/"
-                f"seed={self.seeds}-{self.regime.precision}-{self.digest()}")
+                f"seed={self.seeds}{order}-{self.regime.precision}-{self.digest()}")
 
     def label(self) -> str:
         ratio = "balanced" if self.balanced else f"{self.imbalance_ratio:g}:1 {self.imbalance_type}"
         extra = " · clean history" if self.clean_history else ""
+        if self.class_order != "paper":
+            extra += f" · class order {self.class_order} ({','.join(map(str, self.order()))})"
         return (f"{self.dataset} · {self.method} · {ratio} · {self.profile} · {self.regime.precision} · "
                 f"seed {self.seeds.replace('-data=', ', data ')}{extra}")
 

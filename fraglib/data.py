@@ -233,6 +233,9 @@ def make_run_data(config: RunConfig, root: Path | None = None) -> RunData:
     x_full, y_full = _subsample(*load_source(config.dataset, True, root), reg.max_per_class, gen)
     x_test, y_test = _subsample(*load_source(config.dataset, False, root), reg.test_per_class, gen)
     C = len(spec.classes)
+    rank = torch.empty(C, dtype=y_full.dtype)          # each class relabelled by its imbalance rank
+    rank[torch.tensor(config.order())] = torch.arange(C, dtype=y_full.dtype)
+    y_full, y_test = rank[y_full], rank[y_test]        # (the paper's order: unchanged)
     n_max = int(torch.bincount(y_full, minlength=C).min())
     counts = imbalance_counts(n_max, C, config.imbalance_ratio, config.imbalance_type)
     kept = per_class_draw(y_full, counts, gen)

@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="print the run's folder and whether the store holds it; train nothing")
 
+    p = sub.add_parser("diff", help="compare two claims ledgers (files or book folders); exit 1 when they differ")
+    p.add_argument("old", help="a claims-ledger.csv/.json, or a folder holding one (book/runs/<profile>)")
+    p.add_argument("new")
+    p.add_argument("--verdicts", action="store_true", help="only rows whose verdict or seed count moved")
+
     p = sub.add_parser("list", help="list the complete runs in the store")
     p.add_argument("--runs", default=None)
 
@@ -115,6 +120,14 @@ def main(argv=None) -> int:
             m = run.metrics
             print(json.dumps({"folder": str(run.folder), "test_bac": m["test_bac"],
                               "best_epoch": m["best_epoch"], "train_counts": m["train_counts"]}, indent=2))
+        elif a.command == "diff":
+            from . import ledger
+            result = ledger.diff(ledger.read(a.old), ledger.read(a.new))
+            for line in ledger.diff_lines(result, a.verdicts):
+                print(line)
+            print(ledger.summary_line(result, a.verdicts))
+            changed = any(True for *_, f in result["changed"] if not a.verdicts or {"verdict", "holds in (seeds)"} & set(f))
+            return 1 if changed or result["added"] or result["removed"] else 0
         elif a.command == "list":
             from .runs import RunStore
             for run in RunStore(a.runs).runs():

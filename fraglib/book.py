@@ -33,6 +33,24 @@ BOOK_FILES = ["_config.yml", "_toc.yml", "book/intro.md", "book/methods.md", "bo
               "book/references.bib", "book/_static/fraglib.css"]
 
 
+def changes_since_last_build(out_dir: Path, state: str, most: int = 40) -> None:
+    """Which verdicts changed since the previous build of this profile (claim, configuration, old
+    -> new verdict and seed count), or "no verdict changed"; the previous ledger stays beside the
+    new one (claims-ledger.previous.*: `python -m fraglib diff` reads them again)."""
+    previous = out_dir / ledger.PREVIOUS[ledger.JSON]
+    if state != "written" or not previous.exists():
+        print("since the previous build: no verdict changed" if state == "unchanged" else "")
+        return
+    result = ledger.diff(ledger.read(previous), ledger.read(out_dir / ledger.JSON))
+    lines = ledger.diff_lines(result, verdicts_only=True)
+    print(f"since the previous build: {ledger.summary_line(result, verdicts_only=True)}"
+          + (f" (python -m fraglib diff {previous} {out_dir / ledger.JSON})" if lines else ""))
+    for line in lines[:most]:
+        print(line)
+    if len(lines) > most:
+        print(f"  ... {len(lines) - most} more lines")
+
+
 MAX_SEEDS = 100   # every seed trains every run of the book again: 100 seeds of the quick book are 1,100 runs
 
 
@@ -129,6 +147,7 @@ def _build(book, profile: str, seeds: int, build: bool, root: Path, strict: bool
     out_dir = root / "book" / "runs" / profile
     state = ledger.publish(out_dir / "summary.ipynb", out_dir)   # from the page itself, checked every build
     print(f"the claims ledger: {state} ({out_dir / ledger.CSV})")
+    changes_since_last_build(out_dir, state)
     if not build:
         return out_dir
     print("[3/3] building the book with Jupyter Book")

@@ -20,6 +20,7 @@ COLUMNS = ["question", "claim", "configuration", "seeds", "seeds read", "paper",
 MIME = "application/json"
 KEY = "fraglib-ledger"
 CSV, JSON = "claims-ledger.csv", "claims-ledger.json"
+PREVIOUS = {CSV: "claims-ledger.previous.csv", JSON: "claims-ledger.previous.json"}   # the build before
 
 
 def rows(allc, code: str) -> list[dict]:
@@ -59,11 +60,20 @@ def publish(page: Path, folder: Path) -> str:
     """Write the ledger from the executed summary page, or check that the files on disk are its
     rows: "written", "unchanged", or "no summary page" (nothing written). Each file is replaced
     atomically; a file that disagrees with the page (a kill between the two, a hand edit) is
-    written again."""
+    written again. Where the page's rows differ from the published ones, those are kept beside
+    them first (claims-ledger.previous.*), so a build can say, and a reader read again, what moved."""
     from .fileio import atomic_path
     records = from_page(page)
     if records is None:
         return "no summary page"
+    try:
+        published = read(Path(folder) / JSON)
+    except (OSError, ValueError):
+        published = None
+    if published is not None and published != records:
+        for name, text in texts(published).items():
+            with atomic_path(Path(folder) / PREVIOUS[name]) as tmp:
+                tmp.write_text(text)
     written = False
     for name, text in texts(records).items():
         path = Path(folder) / name
@@ -87,3 +97,53 @@ def read(path: Path) -> list[dict]:
         import pandas as pd
         return json.loads(pd.read_csv(path, dtype=str, keep_default_na=False).to_json(orient="records"))
     return json.loads(path.read_text())
+
+
+KEY_FIELDS = ("question", "configuration", "claim")
+COMPARED = ("verdict", "holds in (seeds)", "verdict (seed 0)", "ours", "paper")
+
+
+def diff(old: list[dict], new: list[dict]) -> dict:
+    """Two ledgers' rows compared by (question, configuration, claim): {"added": [...], "removed":
+    [...], "changed": [(old row, new row, [fields that differ]), ...]}, in the new ledger's order."""
+    def key(r):
+        return tuple(str(r.get(k, "")) for k in KEY_FIELDS)
+    before, after = {key(r): r for r in old}, {key(r): r for r in new}
+    changed = []
+    for k, r in after.items():
+        if k in before:
+            fields = [f for f in COMPARED if str(before[k].get(f, "")) != str(r.get(f, ""))]
+            if fields:
+                changed.append((before[k], r, fields))
+    return {"added": [r for k, r in after.items() if k not in before],
+            "removed": [r for k, r in before.items() if k not in after], "changed": changed}
+
+
+def diff_lines(result: dict, verdicts_only: bool = False) -> list[str]:
+    """`diff`'s result as text, grouped by question, old -> new side by side; `verdicts_only`
+    leaves out rows where only a figure moved."""
+    lines, by_q = [], {}
+    for old, new, fields in result["changed"]:
+        if verdicts_only and not {"verdict", "holds in (seeds)"} & set(fields):
+            continue
+        by_q.setdefault(new["question"], []).append(
+            f"  {new['configuration']} | {new['claim'][:90]}\n"
+            + "".join(f"      {f}: {old.get(f, '')} -> {new.get(f, '')}\n" for f in fields).rstrip("\n"))
+    for r in result["added"]:
+        by_q.setdefault(r["question"], []).append(f"  + {r['configuration']} | {r['claim'][:90]}: {r.get('verdict')} "
+                                                  f"({r.get('holds in (seeds)', '')})")
+    for r in result["removed"]:
+        by_q.setdefault(r["question"], []).append(f"  - {r['configuration']} | {r['claim'][:90]}: {r.get('verdict')}")
+    for q, rows in by_q.items():
+        lines.append(f"{q}:")
+        lines.extend(rows)
+    return lines
+
+
+def summary_line(result: dict, verdicts_only: bool = False) -> str:
+    n = sum(1 for *_, fields in result["changed"]
+            if not verdicts_only or {"verdict", "holds in (seeds)"} & set(fields))
+    if not (n or result["added"] or result["removed"]):
+        return "no verdict changed" if verdicts_only else "the two ledgers agree"
+    what = "verdicts changed" if verdicts_only else "rows changed"
+    return f"{n} {what}, {len(result['added'])} added, {len(result['removed'])} removed"

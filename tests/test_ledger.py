@@ -41,3 +41,20 @@ def test_the_summary_chapter_writes_no_ledger_itself():
     source = notebook("summary").read_text()
     assert "hand_ledger_to_build" in source and "write_ledger" not in source
     assert "to_csv" not in source and "write_text" not in source
+
+
+def test_a_build_keeps_the_previous_ledger_and_the_diff_names_what_moved(tmp_path, capsys):
+    from fraglib.__main__ import main
+    summary = page(tmp_path / "summary.ipynb", ROWS)
+    ledger.publish(summary, tmp_path)
+    moved = [dict(ROWS[0], verdict="mixed", **{"holds in (seeds)": "2 of 3 seeds"}),
+             dict(ROWS[0], claim="b", verdict="robust")]
+    page(summary, moved)
+    assert ledger.publish(summary, tmp_path) == "written"
+    assert ledger.read(tmp_path / ledger.PREVIOUS[ledger.JSON]) == ROWS        # the build before, kept
+    assert main(["diff", str(tmp_path / ledger.PREVIOUS[ledger.CSV]), str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "RQ1:" in out and "verdict: robust -> mixed" in out and "+ c | b" in out
+    assert "1 rows changed, 1 added, 0 removed" in out
+    assert main(["diff", str(tmp_path), str(tmp_path / ledger.CSV)]) == 0
+    assert "the two ledgers agree" in capsys.readouterr().out

@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--array-parallelism", type=positive_int, default=None, help="tasks running at once")
     g.add_argument("--sbatch", action="append", default=None, help="an extra sbatch option, e.g. "
                                                                  "--sbatch=--account=lab (repeatable)")
+    p.add_argument("--verbose", action="store_true", help="the kernels' and Sphinx's whole output on the terminal "
+                                                          "(by default in book/_build/logs/)")
     p.add_argument("--seeds", type=positive_int, default=3,
                    help="train every run with seeds 0 .. N-1 (each seed: the initialisation and the images "
                         "the imbalance keeps); the pages say in how many seeds each claim holds (default 3)")
@@ -142,7 +144,8 @@ def main(argv=None) -> int:
                                           mem_gb=a.mem_gb, array_parallelism=a.array_parallelism,
                                           sbatch=tuple(a.sbatch) if a.sbatch else None)
             build_book(a.profile, build=not a.no_build, only=a.only, root=a.root, strict=a.strict,
-                       workers=a.workers, device=a.device, seeds=a.seeds, executor=a.executor, slurm=slurm)
+                       workers=a.workers, device=a.device, seeds=a.seeds, executor=a.executor, slurm=slurm,
+                       verbose=a.verbose)
     except KeyboardInterrupt:
         print("interrupted: what was finished is kept (runs resume from their last epoch, pages from the "
               "last one written); run the same command again to go on", file=sys.stderr)

@@ -72,8 +72,17 @@ def write_mathjax(static_dir: Path) -> Path:
 
 
 # -- 3. html -----------------------------------------------------------------------------------
-def build_html(root: Path, profile: str, strict: bool = False) -> Path:
-    """Jupyter Book 1.x over the executed pages of one profile; the path of its index page."""
+def logs(root: Path) -> Path:
+    """Where a build's complete logs go (the kernels', Sphinx's), named in its summary."""
+    folder = Path(root) / "book" / "_build" / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def build_html(root: Path, profile: str, strict: bool = False, verbose: bool = False) -> Path:
+    """Jupyter Book 1.x over the executed pages of one profile; the path of its index page. Its
+    log goes to book/_build/logs/sphinx.log (the terminal shows its warnings and errors, the whole
+    log on a failure, everything with `verbose`)."""
     from .charts import write_vega_bundle
     write_vega_bundle(root / "book" / "_static")
     write_mathjax(root / "book" / "_static")
@@ -81,15 +90,26 @@ def build_html(root: Path, profile: str, strict: bool = False) -> Path:
            str(root / "book"), "--builder", "html", "--toc", str(profile_toc(root, profile))]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
-    if subprocess.run(cmd).returncode:
-        raise RuntimeError("jupyter-book build failed: its messages are above")
+    if verbose:
+        if subprocess.run(cmd).returncode:
+            raise RuntimeError("jupyter-book build failed: its messages are above")
+        return root / "book" / "_build" / "html" / "index.html"
+    log = logs(root) / "sphinx.log"
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    log.write_text(r.stdout + r.stderr)
+    if r.returncode:
+        print(r.stdout[-6000:] + r.stderr[-6000:], file=sys.stderr)
+        raise RuntimeError(f"jupyter-book build failed: its messages are above, the whole log in {log}")
+    for line in (r.stdout + r.stderr).splitlines():
+        if "WARNING" in line or "ERROR" in line:
+            print(line)
     return root / "book" / "_build" / "html" / "index.html"
 
 
 # -- the whole build -----------------------------------------------------------------------------
 def build_book(profile: str = "quick", build: bool = True, only=None, root: Path | None = None,
                strict: bool = False, workers: int | None = None, device: str | None = None,
-               seeds: int = 3, executor: str = "local", slurm=None) -> Path:
+               seeds: int = 3, executor: str = "local", slurm=None, verbose: bool = False) -> Path:
     """Train what the profile's book reads (for `seeds` seeds, 0 .. seeds-1: the pages then count
     each claim over them; on this machine, or as a Slurm job array with `executor="slurm"` and
     `slurm` a cluster.SlurmOptions), execute its pages and build the book."""
@@ -113,11 +133,11 @@ def build_book(profile: str = "quick", build: bool = True, only=None, root: Path
     out_dir = root / "book" / "runs" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     with locked(out_dir, f"the {profile} book in {root}"):   # two builds of one book run one after the other
-        return _build(book, profile, seeds, build, root, strict, workers, device, executor, slurm)
+        return _build(book, profile, seeds, build, root, strict, workers, device, executor, slurm, verbose)
 
 
 def _build(book, profile: str, seeds: int, build: bool, root: Path, strict: bool, workers: int, device,
-           executor: str, slurm) -> Path:
+           executor: str, slurm, verbose: bool = False) -> Path:
     """`build_book` once its input is checked and its lock held."""
     if root != REPO:  # a book elsewhere (tests): copy the book's own sources
         for f in BOOK_FILES:
@@ -143,7 +163,8 @@ def _build(book, profile: str, seeds: int, build: bool, root: Path, strict: bool
     print(f"[2/3] executing {len(stale)} of {len(jobs)} pages with papermill "
           f"({len(jobs) - len(stale)} unchanged, from the page cache)")
     if stale:
-        execute_pages(stale, min(workers, len(stale)), max(1, cores() // workers))
+        execute_pages(stale, min(workers, len(stale)), max(1, cores() // workers),
+                      None if verbose else logs(root) / "kernels.log")
     out_dir = root / "book" / "runs" / profile
     state = ledger.publish(out_dir / "summary.ipynb", out_dir)   # from the page itself, checked every build
     print(f"the claims ledger: {state} ({out_dir / ledger.CSV})")
@@ -151,7 +172,8 @@ def _build(book, profile: str, seeds: int, build: bool, root: Path, strict: bool
     if not build:
         return out_dir
     print("[3/3] building the book with Jupyter Book")
-    index = build_html(root, profile, strict)
-    print(f"done in {(time.time() - t0) / 60:.1f} min ({t_train / 60:.1f} min of it training or "
-          f"loading runs): open {index}")
+    index = build_html(root, profile, strict, verbose)
+    print(f"done in {(time.time() - t0) / 60:.1f} min ({t_train / 60:.1f} min of it training or loading runs; "
+          f"{len(stale)} pages executed, {len(jobs) - len(stale)} from the cache): open {index}"
+          + ("" if verbose else f" (complete logs: {logs(root)})"))
     return index

@@ -331,7 +331,7 @@ def collapse_lines(figs) -> alt.Chart:
                                         "between": "minority with majority"}[group], "operand": name})
               for series, name in LADDER_SERIES.items() for group in ("minority", "majority", "between")]
     return alt.Chart(pd.concat(frames, ignore_index=True)).mark_line(point=True).encode(
-        x=alt.X("ratio:O", sort=order, title="step imbalance ratio (1:1 = the balanced reference)"),
+        x=alt.X("ratio:O", sort=order, title="step ratio (1:1 balanced)"),   # fits a panel: titles never overlap
         y=alt.Y("cosine:Q", title="mean cosine"), color=alt.Color("classes:N", title=None),
         tooltip=["operand", "ratio", "classes", alt.Tooltip("cosine:Q", format=".3f")],
     ).properties(width=FACET_W, height=180).facet(facet=alt.Facet("operand:N", title=None,

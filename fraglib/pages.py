@@ -81,9 +81,10 @@ class PageKernels:
     are already loaded, which saves their 3-5 s on every page. The kernels run in sessions of
     their own (a terminal's Ctrl-C never reaches them): `stop` kills them."""
 
-    def __init__(self, cwd: Path):
+    def __init__(self, cwd: Path, log: Path | None = None):
         self.cwd, self.kms, self.pgids, self.clients = Path(cwd), {}, {}, {}
         self.stopped = False
+        self.log = log          # the kernels' own output (their startup chatter) goes here, not to the terminal
 
     def kernel(self, slot: int):
         from jupyter_client.manager import KernelManager
@@ -92,7 +93,12 @@ class PageKernels:
         km = self.kms.get(slot)
         if km is None or not km.is_alive():
             km = KernelManager(kernel_name="python3")
-            km.start_kernel(cwd=str(self.cwd))
+            if self.log is None:
+                km.start_kernel(cwd=str(self.cwd))
+            else:
+                self.log.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.log, "ab") as out:    # the child keeps its own copy of the descriptor
+                    km.start_kernel(cwd=str(self.cwd), stdout=out, stderr=out)
             self.kms[slot] = km
             self.pgids[slot] = getattr(km.provisioner, "pgid", None) or getattr(km.provisioner, "pid", None)
         return km
@@ -194,7 +200,7 @@ def page_label(out: Path) -> str:
 STOP_WAIT = 5.0   # seconds an interrupted build waits for its page threads before it exits
 
 
-def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
+def execute_pages(pages: list[dict], workers: int, threads: int, log: Path | None = None) -> None:
     """Execute pages in parallel: `workers` warm kernels at once (`PageKernels`), each limited to
     `threads` threads. Ctrl-C stops at once: no new page starts, the kernels are killed, their
     partial pages removed (the next build executes them again)."""
@@ -206,7 +212,7 @@ def execute_pages(pages: list[dict], workers: int, threads: int) -> None:
     for i in range(workers):
         slots.put(i)
     stop = threading.Event()
-    kernels = PageKernels(pages[0]["cwd"])
+    kernels = PageKernels(pages[0]["cwd"], log)
 
     def one(page: dict) -> str:
         if stop.is_set():

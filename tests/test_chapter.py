@@ -149,3 +149,34 @@ def test_the_record_a_figure_reads_is_frozen(pair):
     with pytest.raises(Exception):
         rec.seed = 3
     assert isinstance(MappingProxyType({}), type(Record(embeddings={}, metrics={}, configs={}).analyses))
+
+
+AXIS_CHAR_PX = 6.5   # Vega's default axis title: 11 px bold, about 6.5 px a character
+
+
+def facet_axis_titles(spec, width=None):
+    """(title, panel width) of every x-axis title drawn once per panel of a faceted chart."""
+    out = []
+    if isinstance(spec, dict):
+        inner = spec.get("spec") if ("facet" in spec or "column" in spec.get("encoding", {}) or "row" in spec) else None
+        if inner is not None:
+            w = inner.get("width")
+            for part in [inner] + inner.get("layer", []):
+                title = part.get("encoding", {}).get("x", {}).get("title")
+                if isinstance(title, str) and isinstance(w, (int, float)):
+                    out.append((title, w))
+        for value in spec.values():
+            out += facet_axis_titles(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            out += facet_axis_titles(value)
+    return out
+
+
+def test_no_faceted_chart_repeats_an_axis_title_wider_than_its_panel(ladder, procrustean, pair):
+    """Probe: on the Minority Collapse page the lower panels' x-axis titles ("step imbalance ratio
+    (1:1 = the balanced reference)", twice) were drawn on top of each other."""
+    charts_ = [charts.collapse_lines(ladder), charts.procrustean_curves(procrustean),
+               charts.accuracy_lines(charts.accuracy_frame(pair["RQ2"]))]
+    titles = [t for c in charts_ for t in facet_axis_titles(c.to_dict())]
+    assert titles and all(len(t) * AXIS_CHAR_PX <= w for t, w in titles), titles

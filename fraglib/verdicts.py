@@ -64,7 +64,7 @@ ACROSS_SEEDS = (
          "are direction-stable (the paper's direction in every seed, not every time beyond noise or at its size)",
          "the comparison goes the paper's way in every seed, but not every time beyond noise or at the size the "
          "paper states"),
-    Kind("mixed", True, False, False, "#fd8d3c", "are mixed (the paper's direction in some seeds only)",
+    Kind("mixed", True, False, False, "#bcbd22", "are mixed (the paper's direction in some seeds only)",
          "the comparison goes the paper's way in some seeds and not in others"),
     Kind("failing", True, False, False, "#a50f15", "are failing (the paper's direction in no seed)",
          "the comparison goes against the paper in every seed"),

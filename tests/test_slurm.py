@@ -109,8 +109,11 @@ def test_a_killed_task_resumes_when_the_run_is_asked_for_again(tmp_path):
         assert time.time() < end
         time.sleep(0.5)
     assert (folder / "checkpoint.pt").exists() and not (folder / "metrics.json").exists()
-    again = _submit(tmp_path, config).result()        # the run asked for again: a new task
+    job2 = _submit(tmp_path, config)                  # the run asked for again: a new task
+    again = job2.result()
     assert again["model_sha256"] == _uninterrupted_digest(tmp_path, config)
+    # probe: the same digest, but trained again from scratch (wasted epochs): it must resume
+    assert "resuming from its checkpoint" in (job2.stdout() or ""), (job2.stdout() or "")[-2000:]
 
 
 def _interrupted_in_failing_clean_up():

@@ -203,9 +203,11 @@ def test_seeds_count_each_claim_over_the_seeds(built_book):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     runs = root / "book" / "runs" / "tiny"
     page = (runs / "rq2_generalization" / "fashion-mnist-ce.ipynb").read_text()
-    assert "holds in (seeds)" in page and "counts each claim over seeds 0 to 1" in page
+    assert "holds in (seeds)" in page and "reads each claim over seeds 0 to 1" in page
+    assert "verdict over seeds" in page and "verdicts by seed" in page
     summary = (runs / "summary.ipynb").read_text()
     assert "mean ± sd over 2 seeds" in summary and "holds in (seeds)" in summary
+    assert "verdict (seed 0)" in summary and "direction-stable" in summary or "robust" in summary
 
 
 # -- static files and temporaries ----------------------------------------------------------------------

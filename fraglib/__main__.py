@@ -128,8 +128,7 @@ def main(argv=None) -> int:
             for line in ledger.diff_lines(result, a.verdicts):
                 print(line)
             print(ledger.summary_line(result, a.verdicts))
-            changed = any(True for *_, f in result["changed"] if not a.verdicts or {"verdict", "holds in (seeds)"} & set(f))
-            return 1 if changed or result["added"] or result["removed"] else 0
+            return 1 if ledger.differs(result, a.verdicts) else 0
         elif a.command == "list":
             from .runs import RunStore
             for run in RunStore(a.runs).runs():

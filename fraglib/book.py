@@ -39,7 +39,8 @@ def changes_since_last_build(out_dir: Path, state: str, most: int = 40) -> None:
     new one (claims-ledger.previous.*: `python -m fraglib diff` reads them again)."""
     previous = out_dir / ledger.PREVIOUS[ledger.JSON]
     if state != "written" or not previous.exists():
-        print("since the previous build: no verdict changed" if state == "unchanged" else "")
+        if state == "unchanged":
+            print("since the previous build: no verdict changed")
         return
     result = ledger.diff(ledger.read(previous), ledger.read(out_dir / ledger.JSON))
     lines = ledger.diff_lines(result, verdicts_only=True)

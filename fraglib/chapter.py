@@ -228,10 +228,8 @@ def verdict_rows(q: str, by_label: dict[str, Study]):
     counts = df.verdict.value_counts()
     glue("verdict_count", Markdown(", ".join(f"**{n}** {v}" for v, n in counts.items())
                                    + f" (of {len(df)} checks)."), display=False)
-    cols = ["configuration", "claim", "paper", "ours", "resamples holding", "verdict"]
     seeds = next(iter(by_label.values())).seeds
-    more = ["holds in (seeds)", "verdicts by seed"] if seeds > 1 else []
-    return df[cols + more].rename(columns=_seed0_names(seeds)).style.hide(axis="index")
+    return _verdict_table(df, ["configuration", "claim"], seeds, ["holds in (seeds)", "verdicts by seed"])
 
 
 def all_claims(profile: str, seed: int = 0, seeds: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -275,16 +273,18 @@ def summary_headline(allc: pd.DataFrame, seeds: int) -> None:
     glue("headline", Markdown(text), display=False)
 
 
-def _seed0_names(seeds: int) -> dict:
-    """With several seeds, the figures shown are seed 0's: the columns say so."""
-    return {"ours": "ours (seed 0)", "resamples holding": "resamples holding (seed 0)"} if seeds > 1 else {}
+def _verdict_table(df: pd.DataFrame, lead: list, seeds: int, more: list):
+    """A table of checks: the `lead` columns, the paper's figure and ours, the row's verdict, and
+    with several seeds the `more` columns; the figures shown are then seed 0's, and the columns say so."""
+    cols = lead + ["paper", "ours", "resamples holding", "verdict"] + (more if seeds > 1 else [])
+    names = {"ours": "ours (seed 0)", "resamples holding": "resamples holding (seed 0)"} if seeds > 1 else {}
+    return df[cols].rename(columns=names).style.hide(axis="index")
 
 
 def summary_table(allc: pd.DataFrame, seeds: int):
     """Every check of the summary, the row's verdict first (over the seeds, where several are read)."""
-    cols = ["question", "configuration", "claim", "paper", "ours", "resamples holding", "verdict"]
-    more = ["verdict (seed 0)", "holds in (seeds)", "verdicts by seed"] if seeds > 1 else []
-    return allc[cols + more].rename(columns=_seed0_names(seeds)).style.hide(axis="index")
+    return _verdict_table(allc, ["question", "configuration", "claim"], seeds,
+                          ["verdict (seed 0)", "holds in (seeds)", "verdicts by seed"])
 
 
 def verdict_legend():

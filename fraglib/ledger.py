@@ -119,13 +119,25 @@ def diff(old: list[dict], new: list[dict]) -> dict:
             "removed": [r for k, r in before.items() if k not in after], "changed": changed}
 
 
+VERDICT_FIELDS = {"verdict", "holds in (seeds)"}
+
+
+def changed(result: dict, verdicts_only: bool = False) -> list[tuple]:
+    """`diff`'s changed rows; with `verdicts_only`, those whose verdict or seed count moved (not
+    only a figure)."""
+    return [c for c in result["changed"] if not verdicts_only or VERDICT_FIELDS & set(c[2])]
+
+
+def differs(result: dict, verdicts_only: bool = False) -> bool:
+    """Whether the two ledgers differ (in their verdicts, with `verdicts_only`)."""
+    return bool(changed(result, verdicts_only) or result["added"] or result["removed"])
+
+
 def diff_lines(result: dict, verdicts_only: bool = False) -> list[str]:
     """`diff`'s result as text, grouped by question, old -> new side by side; `verdicts_only`
     leaves out rows where only a figure moved."""
     lines, by_q = [], {}
-    for old, new, fields in result["changed"]:
-        if verdicts_only and not {"verdict", "holds in (seeds)"} & set(fields):
-            continue
+    for old, new, fields in changed(result, verdicts_only):
         by_q.setdefault(new["question"], []).append(
             f"  {new['configuration']} | {new['claim'][:90]}\n"
             + "".join(f"      {f}: {old.get(f, '')} -> {new.get(f, '')}\n" for f in fields).rstrip("\n"))
@@ -141,9 +153,8 @@ def diff_lines(result: dict, verdicts_only: bool = False) -> list[str]:
 
 
 def summary_line(result: dict, verdicts_only: bool = False) -> str:
-    n = sum(1 for *_, fields in result["changed"]
-            if not verdicts_only or {"verdict", "holds in (seeds)"} & set(fields))
-    if not (n or result["added"] or result["removed"]):
+    if not differs(result, verdicts_only):
         return "no verdict changed" if verdicts_only else "the two ledgers agree"
     what = "verdicts changed" if verdicts_only else "rows changed"
+    n = len(changed(result, verdicts_only))
     return f"{n} {what}, {len(result['added'])} added, {len(result['removed'])} removed"

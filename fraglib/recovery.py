@@ -3,7 +3,7 @@
 What the run store (`runs.py`) does with a run folder that is not complete: records of the
 release before digests adopted, a damaged config.json rebuilt, history.json from metrics.json,
 metrics.json from history.json and the model, a run of another version of the network's code
-checked against today's (its weights must give the test BAC recorded at training), a folder of
+checked against today's (its weights must give every figure recorded at training), a folder of
 another run moved aside, never deleted. Each function says why a run must be trained when it
 cannot be recovered (which file, and what is wrong with it).
 """
@@ -56,7 +56,7 @@ def recover(folder: Path, config: RunConfig, data_root=None, device=None, progre
     """Make the run complete from what its files still vouch for, without training: records
     of the release before digests adopted, a damaged config.json rebuilt, history.json from
     metrics.json, metrics.json from history.json and the model; then a run of another version of the
-    network's code checked against today's (`_check_network`). None when the run is complete
+    network's code checked against today's (`check_network`). None when the run is complete
     after it; otherwise why it must be trained (which file, and what is wrong with it)."""
     say = print if progress else (lambda *a, **k: None)
     why = repair(folder, config, data_root, device, say)
@@ -64,7 +64,7 @@ def recover(folder: Path, config: RunConfig, data_root=None, device=None, progre
 
 
 def repair(folder: Path, config: RunConfig, data_root, device, say) -> str | None:
-    """The records made whole and consistent (see `_recover`); None, or why not."""
+    """The records made whole and consistent (see `recover`); None, or why not."""
     if adopt_legacy(folder, config):
         say(f"adopted {config.label()}: written by fraglib before digests, its model.pt matches the "
             f"sha256 its metrics.json records (records re-written with digests)")
@@ -203,9 +203,9 @@ def set_aside(folder: Path, why: str, tag: str = "foreign") -> str:
 SUMMARY = ("best_epoch", "best_val_bac", "best_test_bac", "selection", "train_seconds", "images_per_second",
            "device", "host", "finished", "fraglib_version", "torch_version", "config_digest", "network",
            "model_sha256")
-# a run's weights in today's network must give the test BAC recorded at training to within this
-# (the same weights on another thread count or CPU kind flip a few test images; a changed network
-# moves it by points)
+# a run's weights in today's network must give each BAC recorded at training to within this, and
+# each class's accuracy to within one image or this share of it (the same weights on another
+# thread count or CPU kind flip a few images; a changed network moves them by points)
 NETWORK_TOLERANCE = 0.002
 
 

@@ -20,7 +20,7 @@ metrics.json records. A run is complete only when all of them verify and name th
 A run also records the fingerprint of the network that trained it (`models.fingerprint`: its
 structure and its classes' code): weights are only handed out for today's network. A run whose
 network has changed since is checked, neither trusted nor discarded: its weights go into today's
-network and must give the test BAC recorded when it was trained (`recovery.py`); then its
+network and must give every figure recorded when it was trained (`recovery.py`); then its
 fingerprint is updated and it is kept, otherwise its files are moved aside and it is trained again.
 What is damaged is redone alone: a damaged history.json is written again from metrics.json, a
 damaged metrics.json rebuilt from history.json and the model (an evaluation, seconds), damaged
@@ -46,12 +46,11 @@ from . import __version__
 from .config import RunConfig
 from .data import RunData, make_run_data
 from .embed import Embeddings, extract
+from . import recovery
 from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, write_json
 from .provenance import source_digest
-from . import recovery
 from .device import pick_device
-from .train import evaluate, new_model, train
-from .train import network_fingerprint
+from .train import evaluate, network_fingerprint, new_model, train
 
 NETWORK_TAG = ".net-"   # a run folder's name: <config key>.net-<the network's fingerprint>
 NETWORK_CHARS = 12
@@ -128,6 +127,11 @@ class Run:
     def embeddings(self, device=None) -> Embeddings:
         """fe / logits / W / b of this run (extracted into embeddings.npz on first use, and again
         when the file is damaged or the code that extracts them has changed since)."""
+        self.current_embeddings(device)
+        return Embeddings.load(self.folder / "embeddings.npz")
+
+    def current_embeddings(self, device=None) -> str:
+        """Bring embeddings.npz up to date (as `embeddings` does) without loading it; its sha256."""
         if not self._embeddings_ok():
             with locked(self.folder, f"the embeddings of {self.config.label()}"):
                 if not self._embeddings_ok():
@@ -136,7 +140,7 @@ class Run:
                              "model_sha256": self.metrics["model_sha256"]}
                     write_json(stamp, self.folder / "embeddings.json")   # survives a damaged metrics.json
                     self.update_metrics(embeddings_sha256=digest, embeddings_code=stamp["embeddings_code"])
-        return Embeddings.load(self.folder / "embeddings.npz")
+        return self.metrics["embeddings_sha256"]
 
     def derived(self, name: str, key: dict, compute):
         """A derived analysis of this run, computed once into derived/<name>.json.
@@ -184,17 +188,10 @@ class RunStore:
         others = [p for p in base.parent.glob(f"{base.name}{NETWORK_TAG}*") if p != own and p.is_dir()]
         return ([base] if base.is_dir() else []) + sorted(others, key=lambda p: -p.stat().st_mtime)
 
-    def _records(self, config: RunConfig):
-        """(config ok, metrics, history, model.pt's sha256), each verified (None where not)."""
-        return recovery.records(self.folder(config), config)
-
-    def _records_agree(self, config: RunConfig, on_todays_network: bool = False) -> bool:
-        return recovery.records_agree(self.folder(config), config, on_todays_network)
-
     def is_complete(self, config: RunConfig) -> bool:
         """Every record verifies, they name the same model, and that model was trained (or has
         been checked) on today's network."""
-        return self._records_agree(config, on_todays_network=True)
+        return recovery.records_agree(self.folder(config), config, on_todays_network=True)
 
     def get(self, config: RunConfig, train_if_missing: bool = True, progress: bool = True,
             device=None, stop_after_epoch=None) -> Run:

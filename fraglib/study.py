@@ -52,10 +52,9 @@ def analyse(run: Run, analysis: Analysis, **options):
     module that it imports, `provenance.source_digest`) and the embeddings it is computed from (their
     sha256, after they are brought up to date). An edit to that code, or to the code that extracts
     the embeddings, computes it again; an edit to a chapter does not."""
-    embeddings = run.embeddings()          # extracted again first where their code changed
     key = {**analysis.key(**options), "code": _code_of(analysis.compute),
-           "embeddings_sha256": run.metrics["embeddings_sha256"]}
-    return run.derived(analysis.name, key, lambda: analysis.compute(embeddings, run.config.seed, **options))
+           "embeddings_sha256": run.current_embeddings()}   # extracted again first where their code changed
+    return run.derived(analysis.name, key, lambda: analysis.compute(run.embeddings(), run.config.seed, **options))
 
 
 def _code_of(function) -> str:
@@ -174,9 +173,8 @@ class Study:
 
     def over_seeds(self, q: str | None = None) -> list[str]:
         """For each claim, in how many seeds it holds: the one rule (`verdicts.stability`) that the
-        chapter pages, the comparison pages, the summary and the ledger read."""
-        per_seed = list(self.claims_per_seed(q).values())
-        return [stability([ps[i].verdict for ps in per_seed]) for i in range(len(per_seed[0]))]
+        chapter pages, the comparison pages, the summary and the ledger read (`seed_rows`)."""
+        return [row["holds in (seeds)"] for row in self.seed_rows(q)]
 
     def seed_rows(self, q: str | None = None) -> list[dict]:
         """For each claim, its verdict over the seeds (`verdicts.across_seeds`: the row's verdict

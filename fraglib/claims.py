@@ -89,8 +89,24 @@ def vs(a, b, spec=".2f", unit="") -> str:
 
 
 def ours_vs(o: Figures, a, b, spec=".2f", unit="") -> str:
-    """Two of our figures (names or functions), each with its interval."""
-    return f"{with_interval(o, a, spec, unit)} vs {with_interval(o, b, spec, unit)}"
+    """Two of our figures (names or functions), each with its own interval, and the difference the
+    claim judges with *its* interval: the percentiles of (a - b) over the very resamples (or control
+    draws) the verdict reads, so the interval shown is the judged one ("holds" beyond noise exactly
+    when it excludes 0 on the claim's side, up to ties). A one-network comparison has no interval."""
+    get_a, get_b = ((w if callable(w) else (lambda f, w=w: getattr(f, w))) for w in (a, b))
+    both = f"{with_interval(o, a, spec, unit)} vs {with_interval(o, b, spec, unit)}"
+    va, vb = get_a(o), get_b(o)
+    if va is None or vb is None:
+        return both
+    diff = float(va) - float(vb)
+    r = o.resampled()
+    samples = np.asarray(get_a(r), dtype=float) - np.asarray(get_b(r), dtype=float)
+    text = f"{both}; difference {format(diff, '+' + spec.lstrip('+'))}{unit}"
+    if samples.ndim != 1 or not np.isfinite(samples).any():
+        return text
+    lo, hi = (float(v) for v in interval(samples))
+    text += f" [{format(lo, '+' + spec.lstrip('+'))}, {format(hi, '+' + spec.lstrip('+'))}]"
+    return text + (OUTSIDE_MARK if np.isfinite(diff) and not lo <= diff <= hi else "")
 
 
 def claim(question: str, text: str, paper: str, ours: str, o: Figures, direction: Callable,

@@ -451,3 +451,20 @@ def test_an_interval_is_never_widened_to_hold_its_figure():
     text = claims.with_interval(o, "fd_majority", ".0f")
     assert text.startswith("22 [16, 21]") and claims.OUTSIDE_MARK in text and o.outside("fd_majority")
     assert np.allclose(o.interval("fd_majority"), (16.125, 20.875))
+
+
+@pytest.mark.parametrize("shift, expected", [(1.0, "holds"), (0.1, "holds (within noise)")])
+def test_the_interval_shown_is_the_judged_one(shift, expected):
+    """Probe: claims showed each figure's own interval ("100 [66, 100] vs 73 [70, 75]" read
+    "holds"); the judged comparison is the difference over the same resamples. Its interval is now
+    shown, and it excludes 0 exactly when the row holds beyond noise."""
+    rng = np.random.default_rng(0)
+    a, b = 71.0 + shift + rng.normal(0, 0.3, 1000), 71.0 + rng.normal(0, 0.3, 1000)
+    o = rq_eos.EOS(eos_bac=71.0 + shift, e2e_bac=71.0, best_other_bac=60.0, gap_minority=1.0, gap_majority=0.5,
+                   gap_minority_matched=1.0, gap_majority_matched=0.5,
+                   boot={"eos_bac": a, "e2e_bac": b, "best_other_bac": np.full(1000, 60.0)})
+    row = rq_eos.check(o, rq_eos.EOS())[2]
+    lo, hi = np.percentile(a - b, [2.5, 97.5])
+    assert row.verdict == expected
+    assert f"difference {shift:+.2f} [{lo:+.2f}, {hi:+.2f}]" in row.ours
+    assert (lo > 0) == (expected == "holds")

@@ -244,8 +244,11 @@ def all_claims(profile: str, seed: int = 0, seeds: int = 1) -> tuple[pd.DataFram
             by_seed = study.per_seed()
             digests = ";".join(f"seed {s.seed} {name}:{run.metrics['model_sha256'][:16]}"
                                for s in by_seed for name, run in s.runs.items())
-            for r in claim_rows(row.id, {label: study}):
-                rows.append(dict(r, seeds=f"0-{seeds - 1}" if seeds > 1 else "0", runs=digests))
+            rob = study.robustness(row.id)
+            for r, b in zip(claim_rows(row.id, {label: study}), rob):
+                rows.append(dict(r, seeds=f"0-{seeds - 1}" if seeds > 1 else "0", runs=digests,
+                                 robustness=b.kind, **{"turns on": ", ".join(b.matters) or "–",
+                                                       "specifications holding": f"{100 * b.share_holding:.0f}% of {len(b.by_spec)}"}))
             runs.append(_bac_row(label, study, by_seed if seeds > 1 else None))
     runs_df = pd.DataFrame(runs).drop_duplicates("study").set_index("study").style.format(precision=2, na_rep="–")
     return pd.DataFrame(rows), runs_df
@@ -273,18 +276,41 @@ def summary_headline(allc: pd.DataFrame, seeds: int) -> None:
     glue("headline", Markdown(text), display=False)
 
 
-def _verdict_table(df: pd.DataFrame, lead: list, seeds: int, more: list):
-    """A table of checks: the `lead` columns, the paper's figure and ours, the row's verdict, and
-    with several seeds the `more` columns; the figures shown are then seed 0's, and the columns say so."""
-    cols = lead + ["paper", "ours", "resamples holding", "verdict"] + (more if seeds > 1 else [])
+def _verdict_table(df: pd.DataFrame, lead: list, seeds: int, more: list, always: list = ()):
+    """A table of checks: the `lead` columns, the paper's figure and ours, the row's verdict, with
+    several seeds the `more` columns (the figures shown are then seed 0's, and the columns say so),
+    and the `always` columns that `df` has."""
+    cols = (lead + ["paper", "ours", "resamples holding", "verdict"] + (more if seeds > 1 else [])
+            + [c for c in always if c in df])
     names = {"ours": "ours (seed 0)", "resamples holding": "resamples holding (seed 0)"} if seeds > 1 else {}
     return df[cols].rename(columns=names).style.hide(axis="index")
 
 
 def summary_table(allc: pd.DataFrame, seeds: int):
-    """Every check of the summary, the row's verdict first (over the seeds, where several are read)."""
+    """Every check of the summary, the row's verdict first (over the seeds, where several are read),
+    and its robustness across the analysis choices."""
     return _verdict_table(allc, ["question", "configuration", "claim"], seeds,
-                          ["verdict (seed 0)", "holds in (seeds)", "verdicts by seed"])
+                          ["verdict (seed 0)", "holds in (seeds)", "verdicts by seed"],
+                          always=["robustness", "turns on", "specifications holding"])
+
+
+def choices_that_matter(allc: pd.DataFrame):
+    """Which analysis choices flip verdicts across the book: for each declared choice, how many
+    voting rows depend on it and how many it flips (book/methods.md, "The multiverse"); glues
+    `multiverse_headline`."""
+    from myst_nb import glue
+    from .multiverse import CHOICES
+    voting = allc[allc.verdict.map(lambda v: verdicts.kind(v).votes)]
+    rows = []
+    for c in CHOICES:
+        flips = voting["turns on"].map(lambda t: c.name in str(t).split(", "))
+        rows.append({"choice": c.name, "values (default first)": ", ".join(map(str, c.values)), "what": c.meaning,
+                     "rows it flips": int(flips.sum())})
+    k = verdicts.counts(voting.robustness)
+    glue("multiverse_headline", Markdown(
+        f"Across the analysis choices the paper left open, of {len(voting)} voting rows: {verdicts.tally(k)}."),
+        display=False)
+    return pd.DataFrame(rows).sort_values("rows it flips", ascending=False).style.hide(axis="index")
 
 
 def verdict_legend():
@@ -300,10 +326,11 @@ def ledger_rows(allc: pd.DataFrame) -> list[dict]:
     return ledger.rows(allc, f"fraglib {__version__}, source {fraglib_digest(__version__)[:16]}")
 
 
-def hand_ledger_to_build(allc: pd.DataFrame) -> None:
+def hand_ledger_to_build(allc: pd.DataFrame, long: list[dict] | None = None) -> None:
     """The summary page's rows, handed to the build, which writes claims-ledger.csv and .json
-    beside this page from the page itself (`ledger.publish`): a page run by hand writes no file."""
-    ledger.for_build(ledger_rows(allc))
+    (and the multiverse's long claims-multiverse.csv, `multiverse_long`) beside this page from the
+    page itself (`ledger.publish`): a page run by hand writes no file."""
+    ledger.for_build(ledger_rows(allc), long)
 
 
 def _bac_row(label: str, study: Study, by_seed) -> dict:
@@ -318,3 +345,59 @@ def _bac_row(label: str, study: Study, by_seed) -> dict:
             row[f"{name} BAC (%)"] = 100 * study.runs[name].metrics["test_bac"]
     row["paper's regime"] = study.regime_note()
     return row
+
+
+# -- the multiverse: each claim under every specification of the analysis choices it depends on ------
+def robustness_rows(study: Study, q: str) -> list[dict]:
+    """One row per claim of a question: its robustness across seeds and analysis choices
+    (`multiverse.robustness`), the choices it depends on, the share of specifications in which it
+    holds over the seeds and in each seed, and the choices that flip it."""
+    out = []
+    for c, r in zip(study.claims(q), study.robustness(q)):
+        out.append({"question": c.question, "claim": c.text, "choices": ", ".join(c.choices) or "none",
+                    "specifications": len(r.by_spec), "robustness": r.kind, "reading": r.text,
+                    "specifications holding (over seeds)": f"{100 * r.share_holding:.0f}%",
+                    "per seed": " · ".join(f"{100 * x:.0f}%" for x in r.share_by_seed),
+                    "turns on": ", ".join(r.matters) or "–"})
+    return out
+
+
+def multiverse(study: Study, q: str):
+    """A chapter's claims across the analysis choices the paper left open (book/methods.md, "The
+    multiverse"): the strip chart of every claim under every specification of its choices, glued as
+    `multiverse` (each cell the claim's verdict over the seeds under that specification), a
+    sentence glued as `multiverse_text`, and the table of robustness classes returned."""
+    from myst_nb import glue
+    from .multiverse import choice
+    row = question(q)
+    claims_ = study.claims(q)
+    rob = study.robustness(q)
+    cells = [{"claim": f"{i + 1}. {c.text[:70]}", "specification": spec, "verdict": v}
+             for i, (c, r) in enumerate(zip(claims_, rob)) for spec, v in r.by_spec.items()]
+    chart("multiverse", charts.multiverse_strip(pd.DataFrame(cells)))
+    table = robustness_rows(study, q)
+    k = verdicts.counts(r["robustness"] for r in table)
+    named = "; ".join(f"`{c}` ({', '.join(map(str, choice(c).values))}; default {choice(c).default})"
+                      for c in row.choices)
+    text = (f"This chapter's analysis choices: {named}. Of {len(table)} claims, {verdicts.tally(k)}, over "
+            f"{study.seeds} seed(s) and every specification of the choices each claim depends on (nothing is "
+            f"trained again).")
+    glue("multiverse_text", Markdown(text), display=False)
+    return pd.DataFrame(table).drop(columns=["question"]).style.hide(axis="index")
+
+
+def multiverse_long(profile: str, seed: int = 0, seeds: int = 1) -> list[dict]:
+    """The ledger's long file: one row per claim, configuration, seed and specification of every
+    question on the summary (the default specification's rows are the ledger's verdicts)."""
+    from .multiverse import label
+    out = []
+    for row in (r for r in QUESTIONS if r.on_summary):
+        for lab, study in studies(row.id, profile, seed, seeds).items():
+            texts = [c.text for c in study.claims(row.id)]      # the default specification's wording
+            for r in study.multiverse(row.id):
+                out.append({"question": r["question"], "claim": texts[r["index"]], "configuration": lab,
+                            "seed": r["seed"], "specification": label(r["spec"]),
+                            "claim under it": r["claim"], "verdict": r["verdict"], "observed": r["observed"],
+                            "resamples holding": "" if r["support"] is None else round(r["support"], 4),
+                            "ours": r["ours"]})
+    return out

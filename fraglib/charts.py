@@ -300,6 +300,18 @@ def verdict_bars(allc: pd.DataFrame) -> alt.Chart:
         tooltip=["configuration", "question", "claim", "paper", "ours", "verdict"]).properties(width=420, height=140)
 
 
+def multiverse_strip(cells: pd.DataFrame) -> alt.Chart:
+    """Claims x specifications (multiverse.py): one row per claim, one cell per specification of
+    the choices it depends on, coloured by the claim's verdict over the seeds there."""
+    n = max(1, cells["claim"].nunique())
+    return alt.Chart(cells).mark_square(size=160).encode(
+        x=alt.X("specification:N", title="specification (the choices away from the default)", sort=None,
+                axis=alt.Axis(labelAngle=-40, labelLimit=240)),
+        y=alt.Y("claim:N", title=None, sort=None, axis=alt.Axis(labelLimit=420)),
+        color=alt.Color("verdict:N", scale=verdict_scale(), title="verdict over seeds"),
+        tooltip=["claim", "specification", "verdict"]).properties(width=alt.Step(26), height=22 * n)
+
+
 def key_figure(spec, figs: dict) -> alt.Chart:
     """A question's key figure (`questions.KeyFigure`) with every configuration in it: one line per
     configuration over the classes, or grouped bars of scalar figures with their intervals."""

@@ -30,6 +30,7 @@ class Claim:
     verdict: str
     support: float | None = None   # share of resamples (or control draws) in which it holds; None: one network
     observed: str = ""             # the verdict the comparison itself gives (a descriptive row's too)
+    choices: tuple = ()            # the analysis choices it depends on (multiverse.py)
 
     def row(self) -> dict:
         held = "one network" if self.support is None else f"{100 * self.support:.1f}%"
@@ -110,15 +111,18 @@ def ours_vs(o: Figures, a, b, spec=".2f", unit="") -> str:
 
 
 def claim(question: str, text: str, paper: str, ours: str, o: Figures, direction: Callable,
-          size: Callable | None = None, descriptive: bool = False, uncontrolled: Claim | None = None) -> Claim:
+          size: Callable | None = None, descriptive: bool = False, uncontrolled: Claim | None = None,
+          choices: tuple = ()) -> Claim:
     """One check: the comparison (`direction`, and `size` where the paper states one) judged on
     our figures and their resamples. A `descriptive` row is shown and does not vote (its control
-    does); a controlled claim that fails where its `uncontrolled` twin holds is about sample size."""
+    does); a controlled claim that fails where its `uncontrolled` twin holds is about sample size.
+    `choices`: the analysis choices (multiverse.CHOICES) its figures or comparison depend on; the
+    multiverse judges it at every combination of them."""
     v, support = judged(o, direction, size)
     shown = DESCRIPTIVE if descriptive else v
     if uncontrolled is not None and v in (FAILS, DIRECTION) and uncontrolled.observed in HOLDING:
         shown = SIZE
-    return Claim(question, text, paper, ours, shown, support, observed=v)
+    return Claim(question, text, paper, ours, shown, support, observed=v, choices=tuple(choices))
 
 
 def judge(claims: list[Claim], in_regime: bool) -> list[Claim]:

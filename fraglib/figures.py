@@ -28,6 +28,7 @@ import numpy as np
 from . import measures as M
 from .bootstrap import LEVEL, SMALL_N, clopper_pearson, interval
 from .config import RUN_SETS, check_choice
+from .multiverse import choice
 
 Array = np.ndarray
 MEMBER_K = M.MEMBER_K         # instance top-K set size (the paper settles on 7)
@@ -95,6 +96,12 @@ class Figures:
     boot: dict = field(default_factory=dict, repr=False, compare=False)
     counts: dict = field(default_factory=dict, repr=False, compare=False)   # name -> (k, n)
     notes: dict = field(default_factory=dict, repr=False, compare=False)    # the paper's: where its statistic differs
+    spec: dict = field(default_factory=dict, repr=False, compare=False)     # the analysis choices made (multiverse.py)
+
+    def chosen(self, name: str):
+        """The value of an analysis choice these figures were computed (and are judged) under: the
+        specification's, else the book's default (`multiverse.CHOICES`)."""
+        return self.spec.get(name, choice(name).default)
 
     def scalars(self) -> dict:
         """The scalar figures (the ones the paper can report), by field name."""
@@ -167,7 +174,11 @@ class Question:
     needs_regime: bool = True             # its claims are about networks that memorise (the paper's)
     constants: Mapping = field(default_factory=dict)   # name -> (value, meaning): the method's numbers, for the prose
     notebook: str | None = None           # its chapter's file where not notebooks/<chapter>.py (a question of your own)
+    choices: tuple = ()                   # the analysis choices its figures or claims read (multiverse.py):
+                                          # `figures(rec, **spec)` takes them, its claims declare theirs
 
     def __post_init__(self):
         check_choice("run set", self.runs, tuple(RUN_SETS))
         check_choice("scope", self.scope, SCOPES)
+        for name in self.choices:
+            choice(name)

@@ -16,7 +16,9 @@ import json
 from pathlib import Path
 
 COLUMNS = ["question", "claim", "configuration", "seeds", "seeds read", "paper", "ours", "resamples holding",
-           "verdict", "verdict (seed 0)", "verdicts by seed", "holds in (seeds)", "runs", "code"]
+           "verdict", "verdict (seed 0)", "verdicts by seed", "holds in (seeds)", "robustness", "turns on",
+           "specifications holding", "runs", "code"]
+LONG_KEY, LONG_CSV = "fraglib-multiverse", "claims-multiverse.csv"   # one row per claim, configuration, seed, specification
 MIME = "application/json"
 KEY = "fraglib-ledger"
 CSV, JSON = "claims-ledger.csv", "claims-ledger.json"
@@ -29,14 +31,16 @@ def rows(allc, code: str) -> list[dict]:
     return json.loads(table.to_json(orient="records", force_ascii=False))
 
 
-def for_build(records: list[dict]) -> None:
-    """In the summary page: hand the rows to the build (a cell the book removes shows them)."""
+def for_build(records: list[dict], long: list[dict] | None = None) -> None:
+    """In the summary page: hand the rows (and the multiverse's long rows) to the build (a cell the
+    book removes shows them)."""
     from IPython.display import display
-    display({MIME: {KEY: records}}, raw=True)
+    display({MIME: {KEY: records, **({LONG_KEY: long} if long is not None else {})}}, raw=True)
 
 
-def from_page(page: Path) -> list[dict] | None:
-    """The rows an executed summary page handed over, or None (no such page, or none in it)."""
+def from_page(page: Path, key: str = KEY) -> list[dict] | None:
+    """The rows an executed summary page handed over, or None (no such page, or none in it);
+    `key=LONG_KEY`: the multiverse's long rows."""
     try:
         nb = json.loads(Path(page).read_text())
     except (OSError, ValueError):
@@ -45,7 +49,7 @@ def from_page(page: Path) -> list[dict] | None:
         for out in cell.get("outputs", []):
             data = out.get("data", {}).get(MIME)
             if isinstance(data, dict) and KEY in data:
-                return data[KEY]
+                return data.get(key)
     return None
 
 
@@ -75,7 +79,12 @@ def publish(page: Path, folder: Path) -> str:
             with atomic_path(Path(folder) / PREVIOUS[name]) as tmp:
                 tmp.write_text(text)
     written = False
-    for name, text in texts(records).items():
+    files = texts(records)
+    long = from_page(page, LONG_KEY)
+    if long is not None:
+        import pandas as pd
+        files[LONG_CSV] = pd.DataFrame(long).to_csv(index=False)
+    for name, text in files.items():
         path = Path(folder) / name
         try:
             same = path.read_text() == text

@@ -71,6 +71,24 @@ def instance_top_k(fe, W, b) -> np.ndarray:
     return np.where(exceeds.any(1), exceeds.argmax(1) + 1, H + 1)
 
 
+def instance_top_k_all(fe, W, b, chunk: int = 2048) -> np.ndarray:
+    """K*(n) under the other top-K reading (the multiverse's `top_k = all others`): the smallest K
+    such that the predicted class's K largest ce plus its bias exceed every other class's K
+    largest ce plus its bias (every class truncated at the same K); H + 1 if no K does."""
+    fe, W, b = (np.asarray(a, np.float64) for a in (fe, W, b))
+    r = logits(fe, W, b).argmax(1)
+    out = np.empty(len(fe), dtype=np.int64)
+    for i in range(0, len(fe), chunk):
+        ce = fe[i:i + chunk, None, :] * W[None]                          # (n, C, H)
+        partial = np.cumsum(-np.sort(-ce, axis=2), axis=2) + b[None, :, None]   # (n, C, K)
+        rows = np.arange(len(ce))
+        mine = partial[rows, r[i:i + chunk]]                               # (n, K)
+        partial[rows, r[i:i + chunk]] = -np.inf
+        exceeds = mine > partial.max(1)
+        out[i:i + chunk] = np.where(exceeds.any(1), exceeds.argmax(1) + 1, ce.shape[2] + 1)
+    return out
+
+
 def top_k_coverage(kstar, ks) -> np.ndarray:
     """For each K in ks, the fraction of instances with K*(n) <= K."""
     kstar = np.asarray(kstar)

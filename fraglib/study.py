@@ -105,7 +105,8 @@ class Study:
                           seeds=self.seeds, **overrides)
         self.runs: dict[str, Run] = {name: self.store.get(c, progress=progress) for name, c in self.configs.items()}
         self.n_resamples = whole_number("n_resamples", n_resamples or RESAMPLES, minimum=1)
-        self._figures: dict = {}
+        self._figures: dict = {}     # (question, specification) -> figures
+        self._analyses: dict = {}    # question -> its analyses' values
         self._options: dict = {}     # question id -> the figure options it was asked with
         self._siblings: dict = {self.seed: self}
 
@@ -201,23 +202,44 @@ class Study:
                       configs=MappingProxyType(dict(self.configs)),
                       resamples=RESAMPLERS[self.kind](emb, self.n_resamples, self.seed), seed=self.seed)
 
-    def figures(self, q: str, **options):
-        """The figures of one question ("RQ1" ... "RQ7", "EOS", "COLLAPSE", "PT"). `options` go to
-        its analyses (EOS: k_enemies) and replace what was computed, for this study and every
-        other seed's (`with_seed`); the claims then read the same figures."""
+    def figures(self, q: str, spec: dict | None = None, **options):
+        """The figures of one question ("RQ1" ... "RQ7", "EOS", "COLLAPSE", "PT") under a
+        specification of its analysis choices (`multiverse`; None or {}: the book's defaults).
+        `options` go to its analyses (EOS: k_enemies) and replace what was computed, for this study
+        and every other seed's (`with_seed`); the claims then read the same figures."""
         row = question(q)
         if row.runs != self.kind:
             raise ValueError(f"{row.id} reads a {row.runs} study; this is a {self.kind} study")
+        spec = self._spec(row, spec)
         if options and options != self._options.get(row.id):
             self._options[row.id] = options
             for sibling in self._siblings.values():
-                sibling._figures.pop(row.id, None)
-        if row.id not in self._figures:
-            opts = self._options.get(row.id, {})
-            analyses = {a.name: analyse(self.runs[a.run], a, **opts) for a in row.analyses}
-            rec = dataclasses.replace(self.record, analyses=MappingProxyType(analyses))
-            self._figures[row.id] = row.figures(rec)
-        return self._figures[row.id]
+                sibling._analyses.pop(row.id, None)
+                for key in [k for k in sibling._figures if k[0] == row.id]:
+                    del sibling._figures[key]
+        key = (row.id, tuple(sorted(spec.items())))
+        if key not in self._figures:
+            if row.id not in self._analyses:     # computed once, whatever the specification
+                opts = self._options.get(row.id, {})
+                self._analyses[row.id] = {a.name: analyse(self.runs[a.run], a, **opts) for a in row.analyses}
+            rec = dataclasses.replace(self.record, analyses=MappingProxyType(self._analyses[row.id]))
+            figs = row.figures(rec, **spec) if row.choices else row.figures(rec)
+            self._figures[key] = dataclasses.replace(figs, spec=spec) if spec else figs
+        return self._figures[key]
+
+    @staticmethod
+    def _spec(row, spec: dict | None) -> dict:
+        """A specification restricted to the question's choices, each value checked (one line
+        naming the valid values)."""
+        from .multiverse import choice
+        spec = dict(spec or {})
+        for name, value in spec.items():
+            if name not in row.choices:
+                raise ValueError(f"{row.id} reads no analysis choice {name!r}; its choices: "
+                                 f"{', '.join(row.choices) or 'none'}")
+            if value not in choice(name).values:
+                raise ValueError(f"{name} = {value!r}: valid values: {', '.join(map(str, choice(name).values))}")
+        return spec
 
     def paper(self, figs, q: str | None = None):
         """The paper's figures of the same kind as `figs` for this study's configuration, and
@@ -225,12 +247,42 @@ class Study:
         row = question(q) if q else next(r for r in QUESTIONS if type(figs).__module__ == r.figures.__module__)
         return paper_figures(row.paper, type(figs), self.dataset, self.loss, next(iter(self.configs.values())).model)
 
-    def claims(self, q: str | None = None) -> list[Claim]:
-        """The checks of a question's claims (every question of this kind of study when None).
+    def claims(self, q: str | None = None, spec: dict | None = None) -> list[Claim]:
+        """The checks of a question's claims (every question of this kind of study when None),
+        under a specification of its analysis choices (None: the defaults, the book's verdicts).
         Where a run is outside the paper's regime, the paper's claims read "outside the regime"."""
         rows = [question(q)] if q else [r for r in QUESTIONS if r.runs == self.kind]
         out = []
         for r in rows:
-            figs = self.figures(r.id)
+            figs = self.figures(r.id, spec)
             out += judge(r.claims(figs, self.paper(figs, r.id)[0]), self.in_regime or not r.needs_regime)
         return out
+
+    # -- the multiverse: every claim under every specification of its choices, every seed --------
+    def multiverse(self, q: str) -> list[dict]:
+        """One row per claim, seed and specification of the question's analysis choices
+        (`multiverse.specifications`): the claim's index and text, the seed, the specification, its
+        verdict, what the comparison itself said and the share of resamples holding. A claim's
+        row under a specification that differs only in choices the claim does not declare is the
+        same judgement, and is kept once (under the default of those choices)."""
+        from .multiverse import is_default, restrict, specifications
+        row = question(q)
+        rows = []
+        for s in self.per_seed():
+            for spec in specifications(row.choices):
+                for i, c in enumerate(s.claims(row.id, spec)):
+                    other = {k: v for k, v in spec.items() if k not in c.choices}
+                    if not is_default(other):
+                        continue
+                    rows.append({"question": row.id, "index": i, "claim": c.text, "seed": s.seed,
+                                 "spec": dict(restrict(spec, c.choices)), "choices": c.choices,
+                                 "verdict": c.verdict, "observed": c.observed, "support": c.support, "ours": c.ours})
+        return rows
+
+    def robustness(self, q: str) -> list:
+        """Per claim of the question (in order): `multiverse.Robustness` across seeds and choices."""
+        from .multiverse import robustness
+        rows = self.multiverse(q)
+        return [robustness([r for r in rows if r["index"] == i], rows_i[0]["choices"])
+                for i in sorted({r["index"] for r in rows})
+                for rows_i in [[r for r in rows if r["index"] == i]]]

@@ -69,12 +69,28 @@ ACROSS_SEEDS = (
     Kind("failing", True, False, False, "#a50f15", "are failing (the paper's direction in no seed)",
          "the comparison goes against the paper in every seed"),
 )
-BY_NAME = {k.name: k for k in KINDS + ACROSS_SEEDS}
+# The robustness of a row across the analysis choices the paper left open (multiverse.py): its
+# verdict over seeds under every specification of the choices it depends on.
+ACROSS_CHOICES = (
+    Kind("robust to the choices", True, True, True, "#00441b",
+         "are robust to the choices (hold under every specification)",
+         "it holds (over the seeds) under every specification of the analysis choices it depends on"),
+    Kind("choice-dependent", True, False, True, "#fdae61",
+         "are choice-dependent (their verdict turns on an analysis choice, named)",
+         "its verdict over the seeds changes with an analysis choice the paper left open; the choice is named"),
+    Kind("short of robust under every choice", True, False, True, "#a6d96a",
+         "are short of robust under every choice (one verdict, not robust, whatever the choices)",
+         "the same verdict over the seeds under every specification, short of holding in every seed"),
+    Kind("failing under every choice", True, False, False, "#67000d",
+         "fail under every choice (against the paper in every seed, whatever the choices)",
+         "against the paper in every seed under every specification"),
+)
+BY_NAME = {k.name: k for k in KINDS + ACROSS_SEEDS + ACROSS_CHOICES}
 VERDICTS = tuple(k.name for k in KINDS)
 HOLDS, NOISE, ONE_NET, DIRECTION, SIZE, FAILS, DESCRIPTIVE, OUTSIDE = VERDICTS
 HOLDING = tuple(k.name for k in KINDS if k.agrees)            # holds on our figures, at all
 COLOURS = tuple(k.colour for k in KINDS)
-ALL = KINDS + ACROSS_SEEDS                                    # every kind a table or chart may show
+ALL = KINDS + ACROSS_SEEDS + ACROSS_CHOICES                   # every kind a table or chart may show
 
 
 def kind(name: str) -> Kind:
@@ -120,6 +136,7 @@ def stability(verdicts: list[str]) -> str:
 
 
 ROBUST, DIRECTION_STABLE, MIXED, FAILING = (k.name for k in ACROSS_SEEDS)
+ROBUST_ALL, CHOICE_DEPENDENT, NOT_ROBUST, FAILING_ALL = (k.name for k in ACROSS_CHOICES)
 RIGHT_WAY = (HOLDS, NOISE, ONE_NET, DIRECTION)   # what the comparison itself said, when it went the paper's way
 
 
@@ -149,9 +166,10 @@ MULTIPLICITY = ("The checks are many and correlated (one balanced run and one te
 
 def legend() -> list[dict]:
     """The table as rows (kind, votes, counts as holding, definition), for the summary page."""
-    return [{"verdict": k.name, "of": "one seed" if k in KINDS else "the seeds", "votes": "yes" if k.votes else "no",
+    return [{"verdict": k.name, "of": "one seed" if k in KINDS else "the seeds" if k in ACROSS_SEEDS else
+             "the seeds and the analysis choices", "votes": "yes" if k.votes else "no",
              "counts as holding": "yes" if k.counts_as_holding else "no", "meaning": k.definition}
-            for k in KINDS + ACROSS_SEEDS]
+            for k in ALL]
 
 
 # -- the regime: a check of a run that did not memorise reads OUTSIDE ------------------------------

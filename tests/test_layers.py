@@ -13,6 +13,7 @@ QUESTION_MODULES = "rq.*"   # every module of fraglib/rq/: one floor, none impor
 FLOORS = [
     {"device", "fileio", "provenance", "measures", "bootstrap"},   # the ground: no fraglib import
     {"config", "verdicts", "ledger"},                         # what a run is; the verdict kinds and rules; the ledger's files
+    {"multiverse"},                                           # the analysis choices the paper left open
     {"data", "models", "losses", "procrustean", "heads"},     # the training wing's parts
     {"train", "eos"},
     {"embed", "recovery"},                                   # what a run folder still vouches for

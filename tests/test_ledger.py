@@ -8,7 +8,8 @@ from fraglib import ledger
 
 ROWS = [{"question": "RQ1", "claim": "a", "configuration": "c", "seeds": "0-2", "seeds read": "3", "paper": "–",
          "ours": "1", "resamples holding": "99.0%", "verdict": "robust", "verdict (seed 0)": "holds",
-         "verdicts by seed": "holds · holds · holds", "holds in (seeds)": "3 of 3 seeds", "runs": "r",
+         "verdicts by seed": "holds · holds · holds", "holds in (seeds)": "3 of 3 seeds",
+         "robustness": "robust to the choices", "turns on": "–", "specifications holding": "100% of 1", "runs": "r",
          "code": "fraglib x"}]
 
 

@@ -9,7 +9,7 @@ from fraglib import charts, verdicts
 
 def test_every_kind_has_its_own_colour_and_the_chart_draws_the_table():
     names, colours = [k.name for k in verdicts.ALL], [k.colour for k in verdicts.ALL]
-    assert len(set(colours)) == len(colours) == len(set(names)) == len(verdicts.VERDICTS) + 4
+    assert len(set(colours)) == len(colours) == len(set(names)) == len(verdicts.VERDICTS) + len(verdicts.ACROSS_SEEDS) + len(verdicts.ACROSS_CHOICES)
     scale = charts.verdict_scale().to_dict()
     assert scale["domain"] == names and scale["range"] == colours
     allc = pd.DataFrame({"verdict": names, "question": "RQ1", "configuration": "c", "claim": "x",

@@ -56,6 +56,8 @@ class Collapse(Figures):
 LADDER_SERIES = {"w": "W rows, centred", "w_raw": "W rows, raw (LPM)", "fe": "class-mean fe, centred by the class means",
                  "fe_weighted": "class-mean fe, centred by the weighted mean", "fe_raw": "class-mean fe, raw"}
 GROUPS = ("minority", "majority", "between")
+CENTRES = {"class-mean": "centred by the mean of the class means", "instance-weighted":
+           "centred by the instance-weighted training mean", "none": "uncentred"}
 
 
 def slope(ratios, values) -> float:
@@ -64,7 +66,14 @@ def slope(ratios, values) -> float:
     return float(np.polyfit(x, y, 1)[0]) if len(x) > 1 else float("nan")
 
 
-def compute(rec: Record) -> Collapse:
+def _centre(choice: str, means, fe_train):
+    """The fe centre the multiverse's `fe_centre` names: the mean of the class means (default),
+    the instance-weighted training mean, or none."""
+    return {"class-mean": lambda: np.nanmean(means, axis=0),
+            "instance-weighted": lambda: np.asarray(fe_train, np.float64).mean(0), "none": lambda: None}[choice]()
+
+
+def compute(rec: Record, fe_centre: str = "class-mean") -> Collapse:
     by_ratio = sorted(rec.embeddings, key=lambda name: rec.configs[name].imbalance_ratio)
     ratios = tuple(rec.configs[name].imbalance_ratio for name in by_ratio)
     C = rec.embeddings[by_ratio[0]].num_classes
@@ -74,7 +83,7 @@ def compute(rec: Record) -> Collapse:
         e = rec.embeddings[name]
         means = M.class_means(e.fe_train, e.y_train, C)
         for series, matrix, centre in (("w", e.weight, e.weight.mean(0)), ("w_raw", e.weight, None),
-                                       ("fe", means, np.nanmean(means, axis=0)),
+                                       ("fe", means, _centre(fe_centre, means, e.fe_train)),
                                        ("fe_weighted", means, np.asarray(e.fe_train, np.float64).mean(0)),
                                        ("fe_raw", means, None)):
             for group, value in M.minority_collapse(matrix, minor, major, centre).items():
@@ -122,12 +131,12 @@ def check(o: Collapse, p: Collapse | None = None) -> list[Claim]:
               lambda f: f.w_minority_rise > max(f.w_majority_rise, 0)),
         claim("COLLAPSE", "... and so in LPM's own measure, the raw W rows (every step up the ladder)",
               "rises (LPM's code)", _ladder(o, "w_raw:minority"), o, lambda f: M.rises(f.ladder["w_raw:minority"])),
-        claim("COLLAPSE", "The minority classes' class-mean fe turn towards each other too (centred by the mean of "
-                          "the class means; every step up the ladder)", "–", _size(o, "fe"), o,
-              lambda f: M.rises(f.ladder["fe:minority"])),
+        claim("COLLAPSE", f"The minority classes' class-mean fe turn towards each other too ({CENTRES[o.chosen('fe_centre')]}; "
+                          f"every step up the ladder)", "–", _size(o, "fe"), o,
+              lambda f: M.rises(f.ladder["fe:minority"]), choices=("fe_centre",)),
         claim("COLLAPSE", "... while the majority classes' class-mean fe do not (the minority's rise exceeds the "
                           "majority's)", "–", f"{fmt(o.fe_minority_rise)} vs {fmt(o.fe_majority_rise)}", o,
-              lambda f: f.fe_minority_rise > max(f.fe_majority_rise, 0)),
+              lambda f: f.fe_minority_rise > max(f.fe_majority_rise, 0), choices=("fe_centre",)),
         claim("COLLAPSE", "... centred by the instance-weighted global mean instead, which moves towards the "
                           "majority as the ratio grows (shown, not voting)", "–", _ladder(o, "fe_weighted:minority"), o,
               lambda f: M.rises(f.ladder["fe_weighted:minority"]), descriptive=True),
@@ -138,6 +147,6 @@ def check(o: Collapse, p: Collapse | None = None) -> list[Claim]:
 
 
 QUESTION = Question("COLLAPSE", 9, "minority_collapse", "Extension · Minority Collapse", "ladder", compute, check,
-                    scope="profile",
+                    scope="profile", choices=("fe_centre",),
                     constants={f"ladder_{p}": (", ".join(f"{r:g}" for r in rs), f"the {p} profile's ladder of step ratios")
                                for p, rs in COLLAPSE_RATIOS.items()})

@@ -53,10 +53,14 @@ CLEAN_KEYS = {"clean_class_acc": "train_class_acc_augmented", "clean_major_share
               "clean_fe_grad_norm": "fe_grad_norm"}   # clean-image figure -> its training-batch twin
 
 
-def compute(rec: Record) -> Procrustean:
+EARLY_CHOICE = ("early",)
+EARLY = {"first quarter": lambda E: max(1, E // EARLY_SHARE), "epochs 1-2": lambda E: min(2, E)}   # multiverse's `early`
+
+
+def compute(rec: Record, early: str = "first quarter") -> Procrustean:
     hist = {name: m["history"] for name, m in rec.metrics.items()}
     E = len(hist["ce_exp"])
-    early = max(1, E // EARLY_SHARE)
+    early = EARLY[early](E)
     C = len(hist["ce_exp"][0]["major_share"])
     major, minor = M.halves(C)
     keys = [*CLEAN_KEYS, *CLEAN_KEYS.values()]
@@ -106,20 +110,20 @@ def check(o: Procrustean, p: Procrustean | None = None) -> list[Claim]:
         claim("PT", f"With plain CE the minor classes are under-fitted first: most of their training images "
                     f"are predicted as major classes early on ({e})", "most",
               f"{fmt(o.ce_major_share_early, '.0f')}% (Procrustean: {fmt(o.pt_major_share_early, '.0f')}%)",
-              o, lambda f: f.ce_major_share_early > 50),
+              o, lambda f: f.ce_major_share_early > 50, choices=EARLY_CHOICE),
         claim("PT", f"... and their feature gradients are much larger (minor / major mean |dL/dfe|, {e})",
               "much larger", f"x{fmt(o.ce_grad_ratio_early)}", o,
-              lambda f: f.ce_grad_ratio_early > 1, lambda f: f.ce_grad_ratio_early >= GRAD_SIZE),
+              lambda f: f.ce_grad_ratio_early > 1, lambda f: f.ce_grad_ratio_early >= GRAD_SIZE, choices=EARLY_CHOICE),
         claim("PT", f"Procrustean training balances per-class training accuracy (spread across classes, {e})",
               "balanced", vs(o.pt_acc_spread_early, o.ce_acc_spread_early, ".3f") + " (ours vs CE)", o,
-              lambda f: f.pt_acc_spread_early < f.ce_acc_spread_early),
+              lambda f: f.pt_acc_spread_early < f.ce_acc_spread_early, choices=EARLY_CHOICE),
         claim("PT", f"... and the feature-gradient norms (minor / major ratio closer to 1; {e})", "balanced",
               f"x{fmt(o.pt_grad_ratio_early)} vs x{fmt(o.ce_grad_ratio_early)} (CE)", o,
-              lambda f: balanced_grads(f, "pt_grad_ratio_early", "ce_grad_ratio_early")),
+              lambda f: balanced_grads(f, "pt_grad_ratio_early", "ce_grad_ratio_early"), choices=EARLY_CHOICE),
         claim("PT", "... on the mixed training batches instead, where mixing lowers the major classes' accuracy "
                     "by construction (shown, not voting)", "balanced",
               vs(o.mixed_pt_acc_spread_early, o.mixed_ce_acc_spread_early, ".3f") + " (ours vs CE)", o,
-              lambda f: f.mixed_pt_acc_spread_early < f.mixed_ce_acc_spread_early, descriptive=True),
+              lambda f: f.mixed_pt_acc_spread_early < f.mixed_ce_acc_spread_early, descriptive=True, choices=EARLY_CHOICE),
         claim("PT", "Test BAC improves over CE (exponential imbalance)", "higher",
               ours_vs(o, "pt_bac_exp", "ce_bac_exp"), o, lambda f: f.pt_bac_exp > f.ce_bac_exp),
         claim("PT", "... most on step imbalance, where it must gain at all (gain in BAC points, step vs exponential)", "largest on step",
@@ -128,7 +132,7 @@ def check(o: Procrustean, p: Procrustean | None = None) -> list[Claim]:
 
 
 QUESTION = Question("PT", 10, "procrustean", "Extension · Procrustean training, our interpretation", "procrustean",
-                    compute, check, scope="profile", needs_regime=False,
+                    compute, check, scope="profile", needs_regime=False, choices=EARLY_CHOICE,
                     constants={"site": (PROCRUSTEAN_SITE, "where the batch is mixed (input or a mid-network feature map)"),
                                "strength": (PROCRUSTEAN_STRENGTH, "mixing weight of the largest class (the smallest: 0)"),
                                "early": (f"the first 1/{EARLY_SHARE} of the epochs", "what the claims call early"),

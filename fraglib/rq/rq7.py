@@ -60,11 +60,15 @@ def _mean_kept(a):
         return np.nanmean(a, axis=-1)
 
 
-def compute(rec: Record) -> RQ7:
+def compute(rec: Record, fp_grouping: str = "prediction") -> RQ7:
+    """`fp_grouping` (an analysis choice, multiverse.py): a class's FP are the images predicted as
+    it that are not it (the paper's reading), or its own images predicted as another class."""
     e = rec.embeddings["imbalanced"]
     rs = rec.resamples
     C, H = e.num_classes, e.fe_train.shape[1]
     tp, fp = M.tp_fp_groups(e.y_test, e.pred_test)
+    if fp_grouping == "label":
+        fp = np.where(e.pred_test != e.y_test, e.y_test, -1)
     n_tp, n_fp = np.bincount(tp[tp >= 0], minlength=C), np.bincount(fp[fp >= 0], minlength=C)
     kept = (n_tp > 0) & (n_fp > 0)
     minor = list(M.halves(C)[1])
@@ -126,6 +130,7 @@ def compute(rec: Record) -> RQ7:
                boot=boot)
 
 
+FP = ("fp_grouping",)   # every claim here reads the FP groups
 HALF = (0.35, 0.65)   # "approx. half of their training set values", taken as this range
 
 
@@ -134,31 +139,33 @@ def check(o: RQ7, p: RQ7) -> list[Claim]:
             f"with no FP" if o.classes_left_out else "")
     raw_frob = claim("RQ7", "Test false positives' mean fe lie further from training's than true positives' "
                             f"(Frobenius norm{left}; raw: FP are fewer)", vs(p.frob_fp, p.frob_tp),
-                     ours_vs(o, "frob_fp", "frob_tp"), o, lambda f: f.frob_fp > f.frob_tp, descriptive=True)
+                     ours_vs(o, "frob_fp", "frob_tp"), o, lambda f: f.frob_fp > f.frob_tp, descriptive=True,
+                     choices=FP)
     raw_fe = claim("RQ7", "The identity of the top fe is shared with training more by TP than by FP (overlap "
                           "of the 10 most frequent; raw)", vs(p.fe_overlap_tp, p.fe_overlap_fp),
                    ours_vs(o, "fe_overlap_tp", "fe_overlap_fp"), o, lambda f: f.fe_overlap_tp > f.fe_overlap_fp,
-                   descriptive=True)
+                   descriptive=True, choices=FP)
     return [
         raw_frob,
         claim("RQ7", "... and still with each class's TP drawn at the size of its FP (size-matched control)",
               "–", ours_vs(o, "frob_fp_matched", "frob_tp_matched"), o, lambda f: f.frob_fp_matched > f.frob_tp_matched,
-              uncontrolled=raw_frob),
+              uncontrolled=raw_frob, choices=FP),
         raw_fe,
         claim("RQ7", "... and still with TP drawn at the FP size (size-matched control)", "–",
               ours_vs(o, "fe_overlap_tp_matched", "fe_overlap_fp_matched"), o,
-              lambda f: f.fe_overlap_tp_matched > f.fe_overlap_fp_matched, uncontrolled=raw_fe),
+              lambda f: f.fe_overlap_tp_matched > f.fe_overlap_fp_matched, uncontrolled=raw_fe, choices=FP),
         claim("RQ7", "... and the gap is wider for ce than for fe (TP at the FP size)",
               f"ce {vs(p.ce_overlap_tp, p.ce_overlap_fp)}",
               f"ce {ours_vs(o, 'ce_overlap_tp_matched', 'ce_overlap_fp_matched')}", o,
-              lambda f: f.ce_overlap_tp_matched - f.ce_overlap_fp_matched > f.fe_overlap_tp_matched - f.fe_overlap_fp_matched),
+              lambda f: f.ce_overlap_tp_matched - f.ce_overlap_fp_matched > f.fe_overlap_tp_matched - f.fe_overlap_fp_matched,
+              choices=FP),
         claim("RQ7", "The minority classes' FP reach lower magnitudes of their top training fe than their TP: about "
                      f"half of training's (sum of each class's ten largest class-mean training fe, test over train, "
                      f"over the minority half of the classes, as the paper states it; {HALF[0]:g}-{HALF[1]:g} taken "
                      f"as half; all classes: FP {fmt(o.mag_fp)} vs TP {fmt(o.mag_tp)})", "≈ 0.5 (FP) vs ≈ 1 (TP)",
               f"FP {with_interval(o, 'mag_fp_minority')} vs TP {with_interval(o, 'mag_tp_minority')}", o,
               lambda f: (f.mag_fp_minority < f.mag_tp_minority) & (f.mag_fp_minority < 1),
-              lambda f: (f.mag_fp_minority >= HALF[0]) & (f.mag_fp_minority <= HALF[1])),
+              lambda f: (f.mag_fp_minority >= HALF[0]) & (f.mag_fp_minority <= HALF[1]), choices=FP),
     ]
 
 
@@ -175,4 +182,5 @@ QUESTION = Question(
     "RQ7", 7, "rq7_false_positives", "RQ7 · False positives", "pair", compute, check, PAPER,
     KeyFigure("Frobenius distance of the class-mean fe of test TP and FP from training's (Fig. 10).",
               "Frobenius norm", bars=(("frob_tp", "train vs TP"), ("frob_fp", "train vs FP"))),
-    constants={"half": (f"{HALF[0]:g}-{HALF[1]:g}", "FP magnitudes 'approx. half' of training's, as a range")})
+    constants={"half": (f"{HALF[0]:g}-{HALF[1]:g}", "FP magnitudes 'approx. half' of training's, as a range")},
+    choices=FP)

@@ -1,0 +1,96 @@
+"""multiverse.py: every claim judged under each analysis choice the paper left open, with a
+robustness class that names the choices that flip it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fraglib import measures as M
+from fraglib.multiverse import CHOICES, label, robustness, specifications
+from fraglib.questions import QUESTIONS
+from fraglib.study import Study
+from fraglib.verdicts import CHOICE_DEPENDENT, FAILING_ALL, NOT_ROBUST, ROBUST_ALL
+
+
+def rows_of(verdict_at, choices, seeds=(0, 1, 2)):
+    """Synthetic multiverse rows: `verdict_at(spec, seed)` -> (verdict, observed)."""
+    out = []
+    for spec in specifications(choices):
+        for s in seeds:
+            v, o = verdict_at(spec, s)
+            out.append({"spec": spec, "seed": s, "verdict": v, "observed": o})
+    return out
+
+
+def test_a_claim_that_flips_under_one_choice_names_that_choice():
+    choices = ("fe_centre", "fig6")
+    rows = rows_of(lambda spec, s: ("does not hold", "does not hold") if spec["fe_centre"] == "instance-weighted"
+                   else ("holds", "holds"), choices)
+    r = robustness(rows, choices)
+    assert r.kind == CHOICE_DEPENDENT and r.matters == ("fe_centre",)
+    assert "fe_centre = instance-weighted" in r.text and "fig6" not in r.text
+    assert r.share_holding == pytest.approx(4 / 6) and r.share_by_seed == pytest.approx((4 / 6,) * 3)
+    assert r.by_spec["fe_centre=instance-weighted"] == "failing" and r.by_spec["default"] == "robust"
+
+
+def test_a_claim_that_holds_everywhere_reads_robust_and_one_that_never_does_failing():
+    choices = ("top_k", "k_of_64")
+    assert robustness(rows_of(lambda spec, s: ("holds", "holds"), choices), choices).kind == ROBUST_ALL
+    assert robustness(rows_of(lambda spec, s: ("does not hold", "does not hold"), choices), choices).kind == FAILING_ALL
+    # right in direction everywhere, beyond noise in one seed only: one verdict, short of robust
+    mixed = robustness(rows_of(lambda spec, s: ("holds", "holds") if s == 0 else ("holds (within noise)",
+                                                                                    "holds (within noise)"), choices), choices)
+    assert mixed.kind == NOT_ROBUST and mixed.matters == () and "direction-stable" in mixed.text
+
+
+def test_a_seed_that_flips_is_not_mistaken_for_a_choice():
+    """A choice matters only when two specifications differing in it alone read differently."""
+    choices = ("fp_grouping",)
+    r = robustness(rows_of(lambda spec, s: ("holds", "holds") if s < 2 else ("does not hold", "does not hold"),
+                           choices), choices)
+    assert r.kind == NOT_ROBUST and r.matters == ()
+
+
+def test_every_choice_is_declared_with_its_default_first_and_labels_name_only_departures():
+    assert len({c.name for c in CHOICES}) == len(CHOICES)
+    assert label({c.name: c.default for c in CHOICES}) == "default"
+    assert label({"fig6": "absolute", "top_k": "runner-up"}) == "fig6=absolute"
+    used = {n for q in QUESTIONS for n in q.choices}
+    assert used == {c.name for c in CHOICES}, "a declared choice that no question reads, or the other way round"
+
+
+def test_the_other_top_k_reading_on_a_hand_worked_example():
+    """Two classes, H = 3: the predicted class's partial logit against the runner-up's full
+    logit (K* = 2), or against the runner-up truncated at the same K (K* = 1)."""
+    fe = np.array([[1.0, 1.0, 1.0]])
+    W = np.array([[3.0, 1.0, 0.5], [2.0, 1.5, 0.0]])      # logits 4.5 vs 3.5; ce sorted: [3, 1, .5] vs [2, 1.5, 0]
+    b = np.zeros(2)
+    assert M.instance_top_k(fe, W, b)[0] == 2            # 3 < 3.5, 4 > 3.5
+    assert M.instance_top_k_all(fe, W, b)[0] == 1        # 3 > 2
+
+
+@pytest.mark.parametrize("q", [q.id for q in QUESTIONS if q.choices and q.runs == "pair"])
+def test_the_default_specification_is_the_books_verdict_and_claims_declare_every_choice_they_read(q, shared_store):
+    """Each claim's judgement under a specification equals its judgement under that
+    specification restricted to the choices it declares: an undeclared dependence fails here."""
+    study = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
+    book = study.claims(q)
+    rows = study.multiverse(q)
+    default = [r for r in rows if all(v == dict(CHOICES_BY)[k] for k, v in r["spec"].items())]
+    assert [(r["observed"], r["support"], r["ours"]) for r in default] == [(c.observed, c.support, c.ours) for c in book]
+    for spec in specifications(next(x for x in QUESTIONS if x.id == q).choices):
+        for c in study.claims(q, spec):
+            declared = {k: v for k, v in spec.items() if k in c.choices}
+            twin = study.claims(q, declared)[study.claims(q, spec).index(c)]
+            assert (c.observed, c.support, c.ours) == (twin.observed, twin.support, twin.ours), (c.text, spec)
+
+
+CHOICES_BY = [(c.name, c.default) for c in CHOICES]
+
+
+def test_a_bad_specification_is_one_line_naming_the_valid_values(shared_store):
+    study = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
+    with pytest.raises(ValueError, match="valid values: runner-up, all others"):
+        study.figures("RQ3", {"top_k": "both"})
+    with pytest.raises(ValueError, match="its choices: fig6"):
+        study.figures("RQ4", {"top_k": "runner-up"})

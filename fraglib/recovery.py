@@ -165,6 +165,7 @@ def differences(recorded: dict, now: dict) -> list[str]:
 
 
 RECORDS = ("config.json", "model.pt", "history.json", "metrics.json")   # what another network's run lends
+ALTERNATIVES = "model-*.pt"   # ... with the weights of the epochs other selection rules pick, where it kept them
 
 
 def link_records(source: Path, folder: Path) -> None:
@@ -173,7 +174,7 @@ def link_records(source: Path, folder: Path) -> None:
     never changed through the other name."""
     import shutil
     folder.mkdir(parents=True, exist_ok=True)
-    for name in RECORDS:
+    for name in RECORDS + tuple(sorted(p.name for p in source.glob(ALTERNATIVES))):
         target = folder / name
         target.unlink(missing_ok=True)
         try:
@@ -184,7 +185,7 @@ def link_records(source: Path, folder: Path) -> None:
 
 def unlink_records(folder: Path) -> None:
     """Remove what `link_records` put there (the other folder keeps its files)."""
-    for name in RECORDS:
+    for name in RECORDS + tuple(p.name for p in folder.glob(ALTERNATIVES)):
         (folder / name).unlink(missing_ok=True)
 
 

@@ -92,8 +92,31 @@ def locked(folder: Path, what: str, poll: float = 5.0):
 class Run:
     """A complete run in the store. Reads are lazy; nothing here trains."""
 
+    DERIVED = "derived"      # where its derived analyses go
+
     def __init__(self, folder: Path, config: RunConfig, data_root=None):
         self.folder, self.config, self._data_root = Path(folder), config, data_root
+
+    @property
+    def selection(self) -> str:
+        """The model-selection rule that chose this run's epoch (the multiverse's `selection`)."""
+        return own_rule(self.config)
+
+    def at(self, selection: str) -> "Run":
+        """This run under another model-selection rule (`SELECTION_RULES`): the epoch that rule picks
+        in the same selection window, recorded when the run was trained (`selections` in
+        metrics.json); this run itself where that epoch is the chosen one. LookupError where the
+        run did not record it (trained before the book kept it, or under the paper's protocol, which
+        has no validation split)."""
+        if selection not in SELECTION_RULES:
+            raise ValueError(f"selection = {selection!r}: valid values: {', '.join(SELECTION_RULES)}")
+        if selection == self.selection:
+            return self
+        info = self.metrics.get("selections", {}).get(selection)
+        if info is None:
+            raise LookupError(f"{self.config.label()} recorded no {selection} epoch (trained before runs kept it, "
+                              f"or under another protocol): train it again to read it")
+        return self if info["model"] == "model.pt" else AtEpoch(self, selection, info)
 
     def __repr__(self):
         return f"Run({self.config.label()!r}, {self.folder})"
@@ -148,7 +171,7 @@ class Run:
         The file stores `key` (with this run's model digest) beside the value; a file made for
         another key, or damaged, is computed again. Written atomically, so two processes at
         worst compute the same value twice, and a half-written file is never read."""
-        path = self.folder / "derived" / f"{name}.json"
+        path = self.folder / self.DERIVED / f"{name}.json"
         key = json.loads(json.dumps({**key, "model_sha256": self.metrics["model_sha256"]}))
         blob = recovery.read_record(path)
         if blob is not None and blob.get("key") == key and "value" in blob:
@@ -163,6 +186,85 @@ class Run:
         metrics.update(figures)
         write_json(metrics, self.folder / "metrics.json")
         return metrics
+
+
+SELECTION_RULES = ("validation-best", "test-best", "last")   # the multiverse's `selection`, the default first
+
+
+def own_rule(config: RunConfig) -> str:
+    """The rule that chose a run's epoch: validation-best, or test-best under the paper's protocol."""
+    return "validation-best" if config.selection == "val" else "test-best"
+
+
+class AtEpoch(Run):
+    """A run at the epoch another model-selection rule picks: its weights (model-<rule>.pt, checked
+    against the sha256 recorded at training), its embeddings (embeddings-<rule>.npz, extracted on
+    first use and stamped in embeddings-<rule>.json), its derived analyses (derived/<rule>/), and its
+    metrics: the run's, with the model's digest and the accuracies of that epoch's own predictions
+    (clean training images and the test set, from its embeddings)."""
+
+    def __init__(self, run: Run, selection: str, info: dict):
+        super().__init__(run.folder, run.config, run._data_root)
+        self._base, self._rule, self._info = run, selection, info
+        self.DERIVED = f"derived/{selection}"
+
+    def __repr__(self):
+        return f"Run({self.config.label()!r} at its {self._rule} epoch {self._info['epoch'] + 1}, {self.folder})"
+
+    @property
+    def selection(self) -> str:
+        return self._rule
+
+    @cached_property
+    def metrics(self) -> dict:
+        import numpy as np
+        from .measures import balanced_accuracy, per_class_accuracy
+        e = self.embeddings()
+        C = e.num_classes
+        pred_train, pred_test = e.logits_train.argmax(1), e.logits_test.argmax(1)
+        return {**self._base.metrics, "model_sha256": self._info["model_sha256"], "best_epoch": self._info["epoch"],
+                "selection_rule": self._rule, "embeddings_sha256": self.current_embeddings(),
+                "train_bac": balanced_accuracy(e.y_train, pred_train, C),
+                "train_class_acc": per_class_accuracy(e.y_train, pred_train, C).tolist(),
+                "test_bac": balanced_accuracy(e.y_test, pred_test, C),
+                "test_class_acc": per_class_accuracy(e.y_test, pred_test, C).tolist(),
+                "train_counts": np.bincount(e.y_train, minlength=C).tolist()}
+
+    def model(self, device=None):
+        path = self.folder / self._info["model"]
+        if recovery.file_sha(path) != self._info["model_sha256"]:
+            raise Damaged(path, f"does not match the sha256 recorded for the {self._rule} epoch: train the run again "
+                                f"to read it under that rule")
+        net = new_model(self.config, self.data)
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return net.to(pick_device(device)).eval()
+
+    def _files(self):
+        return self.folder / f"embeddings-{self._rule}.npz", self.folder / f"embeddings-{self._rule}.json"
+
+    def _embeddings_ok(self) -> bool:
+        path, stamp = self._files()
+        saved = recovery.read_record(stamp)
+        return (path.exists() and saved is not None and saved.get("embeddings_sha256") == sha256(path)
+                and saved.get("embeddings_code") == source_digest("embed")
+                and saved.get("model_sha256") == self._info["model_sha256"])
+
+    def current_embeddings(self, device=None) -> str:
+        path, stamp = self._files()
+        if not self._embeddings_ok():
+            with locked(self.folder, f"the {self._rule} embeddings of {self.config.label()}"):
+                if not self._embeddings_ok():
+                    digest = extract(self.model(device), self.data, path, device)
+                    write_json({"embeddings_sha256": digest, "embeddings_code": source_digest("embed"),
+                                "model_sha256": self._info["model_sha256"]}, stamp)
+        return recovery.read_record(stamp)["embeddings_sha256"]
+
+    def embeddings(self, device=None) -> Embeddings:
+        self.current_embeddings(device)
+        return Embeddings.load(self._files()[0])
+
+    def update_metrics(self, **figures) -> dict:
+        raise TypeError("a run at another selection's epoch has no metrics.json of its own")
 
 
 class RunStore:
@@ -269,6 +371,7 @@ class RunStore:
             "network": network_fingerprint(config),
             "model_sha256": atomic_torch_save(result.best_state, folder / "model.pt"),
         }
+        summary["selections"] = _selections(config, result, folder)
         write_json({"epochs": result.history, "summary": summary}, folder / "history.json")
         metrics = {**summary, **evaluate(model, data, device), "history": result.history}
         write_json(metrics, folder / "metrics.json")  # last: marks the run complete
@@ -289,6 +392,23 @@ class RunStore:
 
     def remove(self, config: RunConfig) -> None:
         shutil.rmtree(self.folder(config), ignore_errors=True)
+
+
+def _selections(config: RunConfig, result, folder: Path) -> dict:
+    """The epoch each model-selection rule picks in the selection window, its test BAC (as the
+    training loop measured it, the same precision for every rule) and its weights' file: model.pt
+    where it is the chosen epoch, else model-<rule>.pt (saved here)."""
+    test_bac = {h["epoch"]: h["test_bac"] for h in result.history if "test_bac" in h}   # the window's epochs
+    own = own_rule(config)
+    rules = {own: (result.best_epoch, None), **result.alternatives}
+    out = {}
+    for rule, (epoch, state) in rules.items():
+        if state is None:
+            entry = {"model": "model.pt", "model_sha256": None}
+        else:
+            entry = {"model": f"model-{rule}.pt", "model_sha256": atomic_torch_save(state, folder / f"model-{rule}.pt")}
+        out[rule] = {"epoch": epoch, "test_bac": test_bac.get(epoch), **entry}
+    return out
 
 
 def _tidy(folder: Path) -> None:

@@ -23,6 +23,7 @@ its pages and in its verdicts.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 from functools import cached_property
 from types import MappingProxyType
@@ -78,11 +79,19 @@ def prepare(config: dict, store_root: str, device: str | None = None, analyses=(
     re-trained head, EOS), so that the pages only read the store: what every executor does with a
     run (the local pool's workers, a Slurm task). Returns the run's label."""
     by_name = {a.name: a for q in QUESTIONS for a in q.analyses}
+    from .runs import SELECTION_RULES
     config = RunConfig.from_dict(config)
     run = RunStore(store_root).get(config, progress=True, device=device)
-    run.embeddings(device)
-    for name in sorted(analyses):
-        analyse(run, by_name[name])
+    for rule in SELECTION_RULES:   # the epochs other selection rules pick, for the multiverse (where recorded)
+        try:
+            at = run.at(rule)
+        except LookupError:
+            continue
+        if at is run and rule != run.selection:
+            continue
+        at.embeddings(device)
+        for name in sorted(analyses):
+            analyse(at, by_name[name])
     return config.label()
 
 
@@ -109,6 +118,7 @@ class Study:
         self._analyses: dict = {}    # question -> its analyses' values
         self._options: dict = {}     # question id -> the figure options it was asked with
         self._siblings: dict = {self.seed: self}
+        self._under: dict = {}       # model-selection rule -> this study with its runs at that rule's epochs
 
     # the pair's runs by name
     @property
@@ -259,24 +269,55 @@ class Study:
         return out
 
     # -- the multiverse: every claim under every specification of its choices, every seed --------
+    def under(self, rule: str) -> "Study":
+        """This study with every run at the epoch another model-selection rule picks (`Run.at`:
+        test-best, the paper's protocol, or the last epoch; this study itself for its own rule).
+        LookupError where a run did not record that epoch."""
+        if rule == self.selection:
+            return self
+        if rule not in self._under:
+            other = copy.copy(self)
+            other.runs = {name: run.at(rule) for name, run in self.runs.items()}
+            other._figures, other._analyses, other._under = {}, {}, {}
+            other._options = dict(self._options)
+            other.__dict__.pop("record", None)
+            self._under[rule] = other
+        return self._under[rule]
+
+    @property
+    def selection(self) -> str:
+        """The model-selection rule of this study's runs (validation-best unless trained under the
+        paper's protocol)."""
+        return next(iter(self.runs.values())).selection
+
     def multiverse(self, q: str) -> list[dict]:
-        """One row per claim, seed and specification of the question's analysis choices
-        (`multiverse.specifications`): the claim's index and text, the seed, the specification, its
-        verdict, what the comparison itself said and the share of resamples holding. A claim's
-        row under a specification that differs only in choices the claim does not declare is the
-        same judgement, and is kept once (under the default of those choices)."""
-        from .multiverse import is_default, restrict, specifications
+        """One row per claim, seed and specification (`multiverse.specifications`) of the question's
+        analysis choices and the model-selection rule (every claim reads the network that rule
+        picks): the claim's index and text, the seed, the specification, its verdict, what the
+        comparison itself said and the share of resamples holding. A claim's row under a
+        specification that differs only in choices the claim does not declare is the same
+        judgement, and is kept once (under the default of those choices). A rule whose epoch a run
+        did not record is left out (its rows are missing, not guessed)."""
+        from .multiverse import SELECTION, is_default, restrict, specifications
         row = question(q)
         rows = []
         for s in self.per_seed():
-            for spec in specifications(row.choices):
-                for i, c in enumerate(s.claims(row.id, spec)):
-                    other = {k: v for k, v in spec.items() if k not in c.choices}
-                    if not is_default(other):
-                        continue
-                    rows.append({"question": row.id, "index": i, "claim": c.text, "seed": s.seed,
-                                 "spec": dict(restrict(spec, c.choices)), "choices": c.choices,
-                                 "verdict": c.verdict, "observed": c.observed, "support": c.support, "ours": c.ours})
+            for rule in SELECTION.values:
+                try:
+                    at = s.under(rule)
+                except LookupError:
+                    continue
+                for spec in specifications(row.choices):
+                    for i, c in enumerate(at.claims(row.id, spec)):
+                        other = {k: v for k, v in spec.items() if k not in c.choices}
+                        if not is_default(other):
+                            continue
+                        choices = c.choices + (SELECTION.name,)
+                        rows.append({"question": row.id, "index": i, "claim": c.text, "seed": s.seed,
+                                     "spec": {**dict(restrict(spec, c.choices)), SELECTION.name: rule},
+                                     "default": rule == s.selection and is_default(spec), "choices": choices,
+                                     "verdict": c.verdict, "observed": c.observed, "support": c.support,
+                                     "ours": c.ours})
         return rows
 
     def robustness(self, q: str) -> list:

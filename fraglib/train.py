@@ -57,6 +57,9 @@ class TrainResult:
     history: list               # one dict per epoch
     seconds: float              # training wall time (with validation), this process and earlier ones
     images_per_second: float    # training images per second of the training loop alone
+    # the other model-selection rules' epochs (the multiverse's `selection`): name -> (epoch, weights);
+    # "test-best" (the paper's protocol, inside the same selection window) and "last"
+    alternatives: dict = field(default_factory=dict)
 
 
 class Interrupted(RuntimeError):
@@ -104,6 +107,9 @@ class LoopState:
     best_state: dict | None = None         # the chosen epoch's weights so far (CPU tensors)
     best_epoch: int = -1
     best_bac: float = -1.0                 # its selection BAC (validation, or test under the paper's protocol)
+    test_best_state: dict | None = None    # with validation selection: the test-best epoch of the same window
+    test_best_epoch: int = -1              # (the paper's protocol, kept for the selection gap; book/methods.md)
+    test_best_bac: float = -1.0
     seconds: float = 0.0                   # wall time of the finished epochs, evaluation included
     loop_seconds: float = 0.0              # ... of their training passes alone
     images: int = 0                        # training images seen (for images per second)
@@ -272,14 +278,25 @@ def _train(config: RunConfig, data: RunData, checkpoint, device, progress: bool,
                  if config.clean_history else None)
         pred = predict(model, x_sel, data.spec, device, reg.precision).argmax(1).numpy()
         sel_bac = balanced_accuracy(y_sel.numpy(), pred, data.num_classes)
+        in_window = epoch >= reg.select_from_epoch
+        test_bac = None
+        if in_window and config.selection == "val":   # the paper's protocol, beside ours: the selection gap
+            pred_t = predict(model, data.x_test, data.spec, device, reg.precision).argmax(1).numpy()
+            test_bac = balanced_accuracy(data.y_test.numpy(), pred_t, data.num_classes)
         seconds = time.perf_counter() - t0
         state.seconds += seconds
         state.loop_seconds += loop_seconds
         state.images += n
-        state.history.append(_history_entry(config, epoch, loss, sums, n, sel_bac, seconds, loop_seconds, clean))
-        if epoch >= reg.select_from_epoch and sel_bac > state.best_bac:
+        entry = _history_entry(config, epoch, loss, sums, n, sel_bac, seconds, loop_seconds, clean)
+        if test_bac is not None:
+            entry["test_bac"] = test_bac
+        state.history.append(entry)
+        if in_window and sel_bac > state.best_bac:
             state.best_bac, state.best_epoch = sel_bac, epoch
-            state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            state.best_state = _cpu(model)
+        if test_bac is not None and test_bac > state.test_best_bac:
+            state.test_best_bac, state.test_best_epoch = test_bac, epoch
+            state.test_best_state = _cpu(model)
         state.epoch = epoch + 1
         if progress:
             tqdm.write(f"epoch {epoch + 1}/{reg.epochs}  loss {loss / n:.4f}  "
@@ -288,8 +305,18 @@ def _train(config: RunConfig, data: RunData, checkpoint, device, progress: bool,
                        "state": asdict(state), "network": network_fingerprint(config)}, checkpoint)
         if stop_after_epoch is not None and epoch + 1 == stop_after_epoch and epoch + 1 < reg.epochs:
             raise Interrupted(f"stopped after epoch {epoch + 1} as asked")
+    last = reg.epochs - 1
+    alternatives = {"last": (last, None if state.best_epoch == last else _cpu(model))}
+    if state.test_best_epoch >= 0:   # the same epoch as the chosen one: the same weights, not kept twice
+        alternatives["test-best"] = (state.test_best_epoch,
+                                     None if state.test_best_epoch == state.best_epoch else state.test_best_state)
     return TrainResult(state.best_state, state.best_epoch, state.best_bac, state.history,
-                       state.seconds, state.images / max(state.loop_seconds, 1e-9))
+                       state.seconds, state.images / max(state.loop_seconds, 1e-9), alternatives)
+
+
+def _cpu(model) -> dict:
+    """A copy of the model's weights on the CPU."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 def evaluate(model: Net, data: RunData, device=None, only: tuple = ("train", "test", "val")) -> dict:

@@ -116,10 +116,10 @@ chapter.verdict(study, "EOS")
 # choices it depends on, for every seed, from the same runs ({ref}`methods <methods-multiverse>`).
 # {glue:md}`multiverse_text`
 
-# %
+# %%
 chapter.multiverse(study, "EOS")
 
-# % [markdown]
+# %% [markdown]
 # ```{glue:figure} multiverse
 # :name: fig-eos-multiverse
 #

@@ -97,10 +97,10 @@ chapter.verdict(study, "PT")
 # choices it depends on, for every seed, from the same runs ({ref}`methods <methods-multiverse>`).
 # {glue:md}`multiverse_text`
 
-# %
+# %%
 chapter.multiverse(study, "PT")
 
-# % [markdown]
+# %% [markdown]
 # ```{glue:figure} multiverse
 # :name: fig-pt-multiverse
 #

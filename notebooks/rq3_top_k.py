@@ -99,10 +99,10 @@ chapter.verdict(study, "RQ3")
 # choices it depends on, for every seed, from the same runs ({ref}`methods <methods-multiverse>`).
 # {glue:md}`multiverse_text`
 
-# %
+# %%
 chapter.multiverse(study, "RQ3")
 
-# % [markdown]
+# %% [markdown]
 # ```{glue:figure} multiverse
 # :name: fig-rq3-multiverse
 #

@@ -107,10 +107,10 @@ chapter.verdict(study, "RQ4")
 # choices it depends on, for every seed, from the same runs ({ref}`methods <methods-multiverse>`).
 # {glue:md}`multiverse_text`
 
-# %
+# %%
 chapter.multiverse(study, "RQ4")
 
-# % [markdown]
+# %% [markdown]
 # ```{glue:figure} multiverse
 # :name: fig-rq4-multiverse
 #

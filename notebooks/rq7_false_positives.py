@@ -126,10 +126,10 @@ chapter.verdict(study, "RQ7")
 # choices it depends on, for every seed, from the same runs ({ref}`methods <methods-multiverse>`).
 # {glue:md}`multiverse_text`
 
-# %
+# %%
 chapter.multiverse(study, "RQ7")
 
-# % [markdown]
+# %% [markdown]
 # ```{glue:figure} multiverse
 # :name: fig-rq7-multiverse
 #

@@ -55,7 +55,7 @@ def test_every_choice_is_declared_with_its_default_first_and_labels_name_only_de
     assert len({c.name for c in CHOICES}) == len(CHOICES)
     assert label({c.name: c.default for c in CHOICES}) == "default"
     assert label({"fig6": "absolute", "top_k": "runner-up"}) == "fig6=absolute"
-    used = {n for q in QUESTIONS for n in q.choices}
+    used = {n for q in QUESTIONS for n in q.choices} | {"selection"}   # the selection rule: every claim
     assert used == {c.name for c in CHOICES}, "a declared choice that no question reads, or the other way round"
 
 
@@ -76,7 +76,7 @@ def test_the_default_specification_is_the_books_verdict_and_claims_declare_every
     study = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
     book = study.claims(q)
     rows = study.multiverse(q)
-    default = [r for r in rows if all(v == dict(CHOICES_BY)[k] for k, v in r["spec"].items())]
+    default = [r for r in rows if r["default"]]
     assert [(r["observed"], r["support"], r["ours"]) for r in default] == [(c.observed, c.support, c.ours) for c in book]
     for spec in specifications(next(x for x in QUESTIONS if x.id == q).choices):
         for c in study.claims(q, spec):
@@ -94,3 +94,39 @@ def test_a_bad_specification_is_one_line_naming_the_valid_values(shared_store):
         study.figures("RQ3", {"top_k": "both"})
     with pytest.raises(ValueError, match="its choices: fig6"):
         study.figures("RQ4", {"top_k": "runner-up"})
+
+
+def test_the_selection_gap_table_matches_the_runs_history(shared_store):
+    """Each rule's epoch and test BAC, recomputed from the run's own history: validation-best and
+    test-best inside the selection window, and the last epoch."""
+    from fraglib.chapter import selection_rows
+    study = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
+    rows = selection_rows(list(study.runs.values()) + [study.imbalanced])
+    assert len(rows) == 2                                   # each run once
+    for run, row in zip(study.runs.values(), rows):
+        hist = run.history
+        window = [h for h in hist if h["epoch"] >= run.config.regime.select_from_epoch]
+        val = max(window, key=lambda h: h["val_bac"])
+        test = max(window, key=lambda h: h["test_bac"])
+        assert row["validation-best epoch"] == val["epoch"] + 1 == run.metrics["best_epoch"] + 1
+        assert row["test-best epoch"] == test["epoch"] + 1 and row["last epoch"] == len(hist)
+        assert row["validation-best test BAC (%)"] == pytest.approx(100 * val["test_bac"])
+        assert row["test-best test BAC (%)"] == pytest.approx(100 * test["test_bac"])
+        assert row["test-best gain (pts)"] >= 0
+
+
+def test_a_run_read_under_another_rule_is_that_epochs_network(shared_store):
+    """The last epoch's weights give the last epoch's test BAC (as the loop measured it, fp32 on
+    the tiny profile), and its analyses go to their own folder."""
+    study = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
+    run = study.imbalanced
+    last = run.at("last")
+    info = run.metrics["selections"]["last"]
+    if last is run:
+        assert info["model"] == "model.pt"
+    else:
+        assert last.metrics["test_bac"] == pytest.approx(info["test_bac"], abs=1e-9)
+        assert last.metrics["model_sha256"] != run.metrics["model_sha256"] and last.DERIVED == "derived/last"
+    assert study.under("validation-best") is study
+    with pytest.raises(ValueError, match="valid values: validation-best, test-best, last"):
+        run.at("best")

@@ -46,8 +46,19 @@ def _one_line_errors() -> None:
 _one_line_errors()
 
 
+_STUDIES: dict = {}   # one Study per kind of study and configuration in a page's kernel, whichever question asks
+
+
 def _study(q: str, dataset: str, loss: str, imbalance_ratio: float, profile: str, seed: int, seeds: int = 1) -> Study:
-    return Study(dataset, loss, imbalance_ratio, profile, seed, progress=False, runs=question(q).runs, seeds=seeds)
+    """The study a question reads, made once per kernel for its run store: the questions of one
+    kind (every pair question) share it, so its runs are read and verified once, and each
+    question's figures and multiverse are computed once (the summary reads them twice)."""
+    from .runs import default_root
+    runs = question(q).runs
+    key = (str(default_root()), runs, dataset, loss, float(imbalance_ratio), profile, seed, seeds)
+    if key not in _STUDIES:
+        _STUDIES[key] = Study(dataset, loss, imbalance_ratio, profile, seed, progress=False, runs=runs, seeds=seeds)
+    return _STUDIES[key]
 
 
 def open(q: str, dataset: str, loss: str = "ce", imbalance_ratio: float = 100, profile: str = "quick",

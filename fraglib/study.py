@@ -119,6 +119,7 @@ class Study:
         self._options: dict = {}     # question id -> the figure options it was asked with
         self._siblings: dict = {self.seed: self}
         self._under: dict = {}       # model-selection rule -> this study with its runs at that rule's epochs
+        self._multiverse: dict = {}  # question -> its multiverse rows
 
     # the pair's runs by name
     @property
@@ -225,6 +226,8 @@ class Study:
             self._options[row.id] = options
             for sibling in self._siblings.values():
                 sibling._analyses.pop(row.id, None)
+                sibling._multiverse.pop(row.id, None)
+                sibling._under.clear()
                 for key in [k for k in sibling._figures if k[0] == row.id]:
                     del sibling._figures[key]
         key = (row.id, tuple(sorted(spec.items())))
@@ -276,9 +279,13 @@ class Study:
         if rule == self.selection:
             return self
         if rule not in self._under:
+            runs = {name: run.at(rule) for name, run in self.runs.items()}
+            if all(runs[name] is run for name, run in self.runs.items()):   # the same epochs: the same study
+                self._under[rule] = self
+                return self
             other = copy.copy(self)
-            other.runs = {name: run.at(rule) for name, run in self.runs.items()}
-            other._figures, other._analyses, other._under = {}, {}, {}
+            other.runs = runs
+            other._figures, other._analyses, other._under, other._multiverse = {}, {}, {}, {}
             other._options = dict(self._options)
             other.__dict__.pop("record", None)
             self._under[rule] = other
@@ -300,7 +307,9 @@ class Study:
         did not record is left out (its rows are missing, not guessed)."""
         from .multiverse import SELECTION, is_default, restrict, specifications
         row = question(q)
-        rows = []
+        if row.id in self._multiverse:
+            return self._multiverse[row.id]
+        rows = self._multiverse[row.id] = []
         for s in self.per_seed():
             for rule in SELECTION.values:
                 try:

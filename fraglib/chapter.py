@@ -389,7 +389,7 @@ def multiverse(study: Study, q: str):
     table = robustness_rows(study, q)
     k = verdicts.counts(r["robustness"] for r in table)
     named = "; ".join(f"`{c}` ({', '.join(map(str, choice(c).values))}; default {choice(c).default})"
-                      for c in row.choices)
+                      for c in row.choices + ("selection",))
     text = (f"This chapter's analysis choices: {named}. Of {len(table)} claims, {verdicts.tally(k)}, over "
             f"{study.seeds} seed(s) and every specification of the choices each claim depends on (nothing is "
             f"trained again).")

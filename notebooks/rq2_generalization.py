@@ -85,3 +85,20 @@ chapter.verdict(study, "RQ2")
 # {glue:md}`verdict`
 #
 # {glue:md}`verdict_seeds`
+
+# ## Across the analysis choices
+#
+# Where the paper leaves a choice open, each claim is also judged under every combination of the
+# choices it depends on, for every seed, from the same runs ({ref}`methods <methods-multiverse>`).
+# {glue:md}`multiverse_text`
+
+# %%
+chapter.multiverse(study, "RQ2")
+
+# %% [markdown]
+# ```{glue:figure} multiverse
+# :name: fig-rq2-multiverse
+#
+# Each claim (rows) under every specification of the analysis choices it depends on (columns):
+# its verdict over the seeds there.
+# ```

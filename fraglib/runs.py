@@ -172,13 +172,17 @@ class Run:
         another key, or damaged, is computed again. Written atomically, so two processes at
         worst compute the same value twice, and a half-written file is never read."""
         path = self.folder / self.DERIVED / f"{name}.json"
-        key = json.loads(json.dumps({**key, "model_sha256": self.metrics["model_sha256"]}))
+        key = json.loads(json.dumps({**key, "model_sha256": self.model_sha256()}))
         blob = recovery.read_record(path)
         if blob is not None and blob.get("key") == key and "value" in blob:
             return blob["value"]
         value = compute()
         write_json({"key": key, "value": value}, path)
         return value
+
+    def model_sha256(self) -> str:
+        """The sha256 of the weights this run reads (model.pt's, recorded in metrics.json)."""
+        return self.metrics["model_sha256"]
 
     def update_metrics(self, **figures) -> dict:
         """Add entries to metrics.json, atomically."""
@@ -238,6 +242,9 @@ class AtEpoch(Run):
         net = new_model(self.config, self.data)
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return net.to(pick_device(device)).eval()
+
+    def model_sha256(self) -> str:
+        return self._info["model_sha256"]
 
     def _files(self):
         return self.folder / f"embeddings-{self._rule}.npz", self.folder / f"embeddings-{self._rule}.json"

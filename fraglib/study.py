@@ -89,7 +89,7 @@ def prepare(config: dict, store_root: str, device: str | None = None, analyses=(
             continue
         if at is run and rule != run.selection:
             continue
-        at.embeddings(device)
+        at.current_embeddings(device)      # extracted where missing or stale, not loaded
         for name in sorted(analyses):
             analyse(at, by_name[name])
     return config.label()

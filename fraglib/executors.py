@@ -24,9 +24,13 @@ def cores() -> int:
 
 def _worker_init(threads: int, slots) -> None:
     """A training worker: its torch threads (for embeddings and analyses; training itself uses
-    train.CPU_THREADS), and on a machine with GPUs, the GPU it is pinned to."""
+    train.CPU_THREADS) and its BLAS threads (numpy's, for the analyses: OpenBLAS takes every core
+    by default, and two workers' analyses then slowed the other worker's training by up to a
+    quarter), and on a machine with GPUs, the GPU it is pinned to."""
     import torch
+    from threadpoolctl import threadpool_limits
     torch.set_num_threads(threads)
+    threadpool_limits(threads)
     if slots is not None:
         gpu = slots.get()
         os.environ["FRAGLIB_DEVICE"] = f"cuda:{gpu}"

@@ -141,7 +141,7 @@ def robustness(rows: list[dict], choices: tuple) -> Robustness:
     for c in matters:
         moved = [v for v in choice(c).values if v != dict(default_key)[c]
                  and over.get(restrict({**dict(default_key), c: v}, choices)) not in (None, default)]
-        unless.append(f"{c} = {' or '.join(map(str, moved))}" if moved else f"{c} (with another choice)")
+        unless.append(f"{c} = {' or '.join(map(str, moved))}" if moved else f"{c} (only combined with another choice)")
     return Robustness(CHOICE_DEPENDENT, holding, by_seed, matters, by_spec,
                       f"{default} by default, not when {'; '.join(unless)}")
 

@@ -146,11 +146,11 @@ def across_seeds(verdicts: list[str], observed: list[str]) -> str:
     mixed or failing; a row that never votes keeps its kind. One seed: that seed's verdict."""
     if len(verdicts) == 1:
         return verdicts[0]
-    if all(v == DESCRIPTIVE for v in verdicts):
-        return DESCRIPTIVE
-    read = [(v, o) for v, o in zip(verdicts, observed) if v != OUTSIDE]
+    read = [(v, o) for v, o in zip(verdicts, observed) if v != OUTSIDE]   # a seed outside the regime tests nothing
     if not read:
         return OUTSIDE
+    if all(v == DESCRIPTIVE for v, _ in read):
+        return DESCRIPTIVE
     if all(BY_NAME[v].counts_as_holding for v, _ in read):
         return ROBUST
     right = sum(o in RIGHT_WAY for _, o in read)

@@ -27,6 +27,8 @@ def test_every_kind_has_its_own_colour_and_the_chart_draws_the_table():
     (["about sample size"] * 3, ["does not hold"] * 3, "failing"),
     (["descriptive"] * 3, ["holds"] * 3, "descriptive"),
     (["outside the regime", "holds", "holds"], None, "robust"),                # a seed outside the regime is not read
+    (["outside the regime", "descriptive", "descriptive"], ["outside the regime", "holds", "does not hold"],
+     "descriptive"),                                                         # ... nor makes a shown row vote
     (["holds (within noise)"], None, "holds (within noise)"),                 # one seed: its own verdict
 ])
 def test_a_rows_verdict_is_its_verdict_over_the_seeds(per_seed, observed, expected):

@@ -132,18 +132,22 @@ def _kaiming(m):
 
 
 def build_model(name: str, in_channels: int, num_classes: int, cosine_head: bool = False,
-                scale: float = 30.0) -> Net:
+                scale: float = 30.0, init: bool = True) -> Net:
+    """The network; `init=False` leaves the Kaiming draws out (its structure alone, for the
+    fingerprint: on the meta device those draws import torch._dynamo, 3 s of every command)."""
     check_choice("model", name, MODELS)
     if name == "smallnet":
         extractor = SmallExtractor(in_channels)
     else:
         extractor = ResNetExtractor(int(name.removeprefix("resnet")), in_channels)
-    extractor.apply(_kaiming)
+    if init:
+        extractor.apply(_kaiming)
     if cosine_head:
         head = CosineHead(extractor.dim, num_classes, scale)
     else:
         head = LinearHead(extractor.dim, num_classes)
-        _kaiming(head)
+        if init:
+            _kaiming(head)
     return Net(extractor, head)
 
 

@@ -85,8 +85,8 @@ def new_model(config: RunConfig, data: RunData) -> Net:
 
 
 def network_fingerprint(config: RunConfig) -> str:
-    """`models.fingerprint` of the network this config trains, as the code stands today (built
-    on the meta device: no memory, no draw from the global random generator)."""
+    """`models.fingerprint` of the network this config trains, as the code stands today (its
+    structure: built without its Kaiming draws, nothing drawn from the global random generator)."""
     spec = SPECS[config.dataset]
     return _fingerprint(config.model, spec.channels, len(spec.classes), uses_cosine_head(config.loss),
                         config.ldam_scale)
@@ -94,8 +94,10 @@ def network_fingerprint(config: RunConfig) -> str:
 
 @lru_cache(maxsize=None)
 def _fingerprint(model: str, channels: int, classes: int, cosine: bool, scale: float) -> str:
-    with torch.device("meta"):
-        return fingerprint(build_model(model, channels, classes, cosine_head=cosine, scale=scale))
+    # on the CPU (the meta device sends the cosine head's renorm_ through torch._refs, which imports
+    # torch._dynamo: 3 s of every command), with the global random generator forked: nothing drawn from it
+    with torch.random.fork_rng(devices=[]):
+        return fingerprint(build_model(model, channels, classes, cosine_head=cosine, scale=scale, init=False))
 
 
 @dataclass

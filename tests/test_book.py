@@ -162,8 +162,9 @@ def test_pages_show_no_machine_path_no_nan_and_their_configuration_once(built_bo
     assert ce.count("paper’s regime") >= 1 and "Dablain" in ce  # a citation
     # figures are numbered by Sphinx, each with its caption, under a label of the page's own
     numbers = [int(n) for n in re.findall(r'caption-number">Fig\. (\d+) ', ce)]
-    assert len(numbers) == 2 and numbers[1] == numbers[0] + 1
+    assert len(numbers) == 3 and numbers == list(range(numbers[0], numbers[0] + 3))   # the multiverse's strip too
     assert 'id="tiny-rq3-top-k-fashion-mnist-ce-fig-rq3-coverage"' in ce
+    assert 'id="tiny-rq3-top-k-fashion-mnist-ce-fig-rq3-multiverse"' in ce and "Across the analysis choices" in ce
 
 
 @pytest.mark.slow

@@ -208,10 +208,12 @@ class Study:
         configs, and the bootstrap resamples every figure of this study shares (drawn with the
         study's seed)."""
         emb = {name: run.embeddings() for name, run in self.runs.items()}
+        resamples = getattr(self, "_resamples", None)
+        if resamples is None:
+            resamples = RESAMPLERS[self.kind](emb, self.n_resamples, self.seed)
         return Record(embeddings=MappingProxyType(emb),
                       metrics=MappingProxyType({name: run.metrics for name, run in self.runs.items()}),
-                      configs=MappingProxyType(dict(self.configs)),
-                      resamples=RESAMPLERS[self.kind](emb, self.n_resamples, self.seed), seed=self.seed)
+                      configs=MappingProxyType(dict(self.configs)), resamples=resamples, seed=self.seed)
 
     def figures(self, q: str, spec: dict | None = None, **options):
         """The figures of one question ("RQ1" ... "RQ7", "EOS", "COLLAPSE", "PT") under a
@@ -285,6 +287,8 @@ class Study:
                 return self
             other = copy.copy(self)
             other.runs = runs
+            # the same images and the same seed: the same bootstrap resamples (only the network differs)
+            other._resamples = self.record.resamples
             other._figures, other._analyses, other._under, other._multiverse = {}, {}, {}, {}
             other._options = dict(self._options)
             other.__dict__.pop("record", None)

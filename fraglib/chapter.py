@@ -419,6 +419,7 @@ def selection_rows(runs) -> list[dict]:
     """For every run (once each), test BAC (%) at the epoch each model-selection rule picks in its
     selection window (`metrics.json`'s `selections`, as the training loop measured it: the same
     precision for every rule), and the paper's protocol's gain over the validation split's choice."""
+    from .runs import SELECTION_RULES
     out, seen = [], set()
     for run in runs:
         if run.folder in seen:
@@ -429,7 +430,7 @@ def selection_rows(runs) -> list[dict]:
         if not sel or "validation-best" not in sel:
             out.append(dict(row, note="not recorded (trained before runs kept it, or under the paper's protocol)"))
             continue
-        for rule in ("validation-best", "test-best", "last"):
+        for rule in SELECTION_RULES:
             row[f"{rule} epoch"] = sel[rule]["epoch"] + 1
             row[f"{rule} test BAC (%)"] = 100 * sel[rule]["test_bac"]
         row["test-best gain (pts)"] = row["test-best test BAC (%)"] - row["validation-best test BAC (%)"]

@@ -96,18 +96,12 @@ def ours_vs(o: Figures, a, b, spec=".2f", unit="") -> str:
     when it excludes 0 on the claim's side, up to ties). A one-network comparison has no interval."""
     get_a, get_b = ((w if callable(w) else (lambda f, w=w: getattr(f, w))) for w in (a, b))
     both = f"{with_interval(o, a, spec, unit)} vs {with_interval(o, b, spec, unit)}"
-    va, vb = get_a(o), get_b(o)
-    if va is None or vb is None:
+    if get_a(o) is None or get_b(o) is None:
         return both
-    diff = float(va) - float(vb)
-    r = o.resampled()
-    samples = np.asarray(get_a(r), dtype=float) - np.asarray(get_b(r), dtype=float)
-    text = f"{both}; difference {format(diff, '+' + spec.lstrip('+'))}{unit}"
-    if samples.ndim != 1 or not np.isfinite(samples).any():
-        return text
-    lo, hi = (float(v) for v in interval(samples))
-    text += f" [{format(lo, '+' + spec.lstrip('+'))}, {format(hi, '+' + spec.lstrip('+'))}]"
-    return text + (OUTSIDE_MARK if np.isfinite(diff) and not lo <= diff <= hi else "")
+
+    def difference(f):   # observed, or one per resample
+        return np.subtract(get_a(f), get_b(f), dtype=float)
+    return f"{both}; difference {with_interval(o, difference, '+' + spec.lstrip('+'), unit)}"
 
 
 def claim(question: str, text: str, paper: str, ours: str, o: Figures, direction: Callable,

@@ -47,6 +47,7 @@ from .config import RunConfig
 from .data import RunData, make_run_data
 from .embed import Embeddings, extract
 from . import recovery
+from .multiverse import SELECTION
 from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, write_json
 from .provenance import source_digest
 from .device import pick_device
@@ -151,7 +152,11 @@ class Run:
         """fe / logits / W / b of this run (extracted into embeddings.npz on first use, and again
         when the file is damaged or the code that extracts them has changed since)."""
         self.current_embeddings(device)
-        return Embeddings.load(self.folder / "embeddings.npz")
+        return Embeddings.load(self.embeddings_file())
+
+    def embeddings_file(self) -> Path:
+        """Where this run's embeddings are (embeddings.npz; a run at another epoch, its own)."""
+        return self.folder / "embeddings.npz"
 
     def current_embeddings(self, device=None) -> str:
         """Bring embeddings.npz up to date (as `embeddings` does) without loading it; its sha256."""
@@ -192,7 +197,7 @@ class Run:
         return metrics
 
 
-SELECTION_RULES = ("validation-best", "test-best", "last")   # the multiverse's `selection`, the default first
+SELECTION_RULES = SELECTION.values   # the model-selection rules (the multiverse's `selection`), the default first
 
 
 def own_rule(config: RunConfig) -> str:
@@ -223,11 +228,12 @@ class AtEpoch(Run):
     def metrics(self) -> dict:
         import numpy as np
         from .measures import balanced_accuracy, per_class_accuracy
-        e = self.embeddings()
+        digest = self.current_embeddings()
+        e = Embeddings.load(self.embeddings_file())
         C = e.num_classes
         pred_train, pred_test = e.logits_train.argmax(1), e.logits_test.argmax(1)
         return {**self._base.metrics, "model_sha256": self._info["model_sha256"], "best_epoch": self._info["epoch"],
-                "selection_rule": self._rule, "embeddings_sha256": self.current_embeddings(),
+                "selection_rule": self._rule, "embeddings_sha256": digest,
                 "train_bac": balanced_accuracy(e.y_train, pred_train, C),
                 "train_class_acc": per_class_accuracy(e.y_train, pred_train, C).tolist(),
                 "test_bac": balanced_accuracy(e.y_test, pred_test, C),
@@ -246,18 +252,21 @@ class AtEpoch(Run):
     def model_sha256(self) -> str:
         return self._info["model_sha256"]
 
-    def _files(self):
-        return self.folder / f"embeddings-{self._rule}.npz", self.folder / f"embeddings-{self._rule}.json"
+    def embeddings_file(self) -> Path:
+        return self.folder / f"embeddings-{self._rule}.npz"
+
+    def _stamp(self) -> Path:
+        return self.folder / f"embeddings-{self._rule}.json"
 
     def _embeddings_ok(self) -> bool:
-        path, stamp = self._files()
+        path, stamp = self.embeddings_file(), self._stamp()
         saved = recovery.read_record(stamp)
         return (path.exists() and saved is not None and saved.get("embeddings_sha256") == sha256(path)
                 and saved.get("embeddings_code") == source_digest("embed")
                 and saved.get("model_sha256") == self._info["model_sha256"])
 
     def current_embeddings(self, device=None) -> str:
-        path, stamp = self._files()
+        path, stamp = self.embeddings_file(), self._stamp()
         if not self._embeddings_ok():
             with locked(self.folder, f"the {self._rule} embeddings of {self.config.label()}"):
                 if not self._embeddings_ok():
@@ -265,10 +274,6 @@ class AtEpoch(Run):
                     write_json({"embeddings_sha256": digest, "embeddings_code": source_digest("embed"),
                                 "model_sha256": self._info["model_sha256"]}, stamp)
         return recovery.read_record(stamp)["embeddings_sha256"]
-
-    def embeddings(self, device=None) -> Embeddings:
-        self.current_embeddings(device)
-        return Embeddings.load(self._files()[0])
 
     def update_metrics(self, **figures) -> dict:
         raise TypeError("a run at another selection's epoch has no metrics.json of its own")

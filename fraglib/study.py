@@ -313,7 +313,7 @@ class Study:
         row = question(q)
         if row.id in self._multiverse:
             return self._multiverse[row.id]
-        rows = self._multiverse[row.id] = []
+        rows = []
         for s in self.per_seed():
             for rule in SELECTION.values:
                 try:
@@ -331,12 +331,13 @@ class Study:
                                      "default": rule == s.selection and is_default(spec), "choices": choices,
                                      "verdict": c.verdict, "observed": c.observed, "support": c.support,
                                      "ours": c.ours})
+        self._multiverse[row.id] = rows      # kept once complete
         return rows
 
     def robustness(self, q: str) -> list:
         """Per claim of the question (in order): `multiverse.Robustness` across seeds and choices."""
         from .multiverse import robustness
-        rows = self.multiverse(q)
-        return [robustness([r for r in rows if r["index"] == i], rows_i[0]["choices"])
-                for i in sorted({r["index"] for r in rows})
-                for rows_i in [[r for r in rows if r["index"] == i]]]
+        by_claim: dict = {}
+        for r in self.multiverse(q):
+            by_claim.setdefault(r["index"], []).append(r)
+        return [robustness(rows, rows[0]["choices"]) for _, rows in sorted(by_claim.items())]

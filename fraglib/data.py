@@ -208,6 +208,7 @@ class RunData:
     x_full: torch.Tensor              # the full balanced training set (RQ1's re-training)
     y_full: torch.Tensor
     spec: DatasetSpec
+    train_index: torch.Tensor | None = None   # x_train == x_full[train_index] (None: not a subset)
 
     @property
     def num_classes(self) -> int:
@@ -249,7 +250,7 @@ def make_run_data(config: RunConfig, root: Path | None = None) -> RunData:
     else:
         train_idx, x_val, y_val = torch.cat(kept), None, None
     return RunData(x_full[train_idx], y_full[train_idx], x_val, y_val, x_test, y_test,
-                   x_full, y_full, spec)
+                   x_full, y_full, spec, train_idx)
 
 
 # -- batched augmentation and normalisation ---------------------------------------------------

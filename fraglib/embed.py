@@ -57,13 +57,22 @@ class Embeddings:
 
 @torch.no_grad()
 def extract(model, data, path, device=None) -> str:
-    """Write embeddings.npz atomically (fp32 inference); return its sha256."""
+    """Write embeddings.npz atomically (fp32 inference); return its sha256. The training set is a
+    subset of the full balanced set (`RunData.train_index`): its rows are read from the full set's
+    pass (the same values: each image's fe does not depend on its batch, checked on the CPU in
+    tests/test_embed.py) rather than computed twice."""
     device = pick_device(device)
     model = model.to(device).eval()
     out = {}
+    full = predict(model, data.x_full, data.spec, device, precision="fp32", features=True)
     for split, (x, y) in {"train": (data.x_train, data.y_train), "test": (data.x_test, data.y_test),
                           "full": (data.x_full, data.y_full)}.items():
-        lg, fe = predict(model, x, data.spec, device, precision="fp32", features=True)
+        if split == "full":
+            lg, fe = full
+        elif split == "train" and data.train_index is not None:   # its rows of the full set: no second pass
+            lg, fe = (a[data.train_index] for a in full)
+        else:
+            lg, fe = predict(model, x, data.spec, device, precision="fp32", features=True)
         out[f"fe_{split}"], out[f"y_{split}"] = fe.numpy(), y.numpy()
         if split != "full":
             out[f"logits_{split}"] = lg.numpy()

@@ -7,8 +7,12 @@
         history.json      one entry per epoch, and the training's summary (with model.pt's sha256)
         metrics.json      BAC, per-class accuracy, timing, the history again; written last, with
                           the sha256 of model.pt and of embeddings.npz
-        embeddings.npz    fe / logits / W / b (written on first use, see embed.py; again after an
-                          edit to the code that extracts them)
+        embeddings.npz    fe / logits / W / b (written as training ends, see embed.py; again after
+                          an edit to the code that extracts them); metrics.json's accuracies are
+                          read from its logits
+        model-<rule>.pt, embeddings-<rule>.npz / .json
+                          the epochs the other model-selection rules pick (test-best, last), where
+                          they differ from the chosen one (the multiverse's `selection`)
         embeddings.json   their sha256, the digest of the code that extracted them and the model's
                           sha256 (a damaged metrics.json is rebuilt without extracting them again)
         derived/<name>.json   analyses that cost time (RQ1's re-trained head, EOS), keyed (by
@@ -51,7 +55,7 @@ from .multiverse import SELECTION
 from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, write_json
 from .provenance import source_digest
 from .device import pick_device
-from .train import evaluate, network_fingerprint, new_model, train
+from .train import evaluate, network_fingerprint, new_model, scores, train
 
 NETWORK_TAG = ".net-"   # a run folder's name: <config key>.net-<the network's fingerprint>
 NETWORK_CHARS = 12
@@ -163,11 +167,10 @@ class Run:
         if not self._embeddings_ok():
             with locked(self.folder, f"the embeddings of {self.config.label()}"):
                 if not self._embeddings_ok():
-                    digest = extract(self.model(device), self.data, self.folder / "embeddings.npz", device)
-                    stamp = {"embeddings_sha256": digest, "embeddings_code": source_digest("embed"),
-                             "model_sha256": self.metrics["model_sha256"]}
-                    write_json(stamp, self.folder / "embeddings.json")   # survives a damaged metrics.json
-                    self.update_metrics(embeddings_sha256=digest, embeddings_code=stamp["embeddings_code"])
+                    # the stamp in embeddings.json survives a damaged metrics.json
+                    digest = extract_stamped(self.model(device), self.data, self.folder / "embeddings.npz",
+                                             self.folder / "embeddings.json", self.metrics["model_sha256"], device)
+                    self.update_metrics(embeddings_sha256=digest, embeddings_code=source_digest("embed"))
         return self.metrics["embeddings_sha256"]
 
     def derived(self, name: str, key: dict, compute):
@@ -195,6 +198,15 @@ class Run:
         metrics.update(figures)
         write_json(metrics, self.folder / "metrics.json")
         return metrics
+
+
+def extract_stamped(model, data: RunData, npz: Path, stamp: Path, model_sha256: str, device=None) -> str:
+    """Extract a network's embeddings into `npz` and stamp them in `stamp` (their sha256, the digest
+    of the code that extracted them and the sha256 of the weights they come from); their sha256."""
+    digest = extract(model, data, npz, device)
+    write_json({"embeddings_sha256": digest, "embeddings_code": source_digest("embed"),
+                "model_sha256": model_sha256}, stamp)
+    return digest
 
 
 SELECTION_RULES = SELECTION.values   # the model-selection rules (the multiverse's `selection`), the default first
@@ -270,9 +282,7 @@ class AtEpoch(Run):
         if not self._embeddings_ok():
             with locked(self.folder, f"the {self._rule} embeddings of {self.config.label()}"):
                 if not self._embeddings_ok():
-                    digest = extract(self.model(device), self.data, path, device)
-                    write_json({"embeddings_sha256": digest, "embeddings_code": source_digest("embed"),
-                                "model_sha256": self._info["model_sha256"]}, stamp)
+                    extract_stamped(self.model(device), self.data, path, stamp, self._info["model_sha256"], device)
         return recovery.read_record(stamp)["embeddings_sha256"]
 
     def update_metrics(self, **figures) -> dict:
@@ -385,7 +395,8 @@ class RunStore:
         }
         summary["selections"] = _selections(config, result, folder)
         write_json({"epochs": result.history, "summary": summary}, folder / "history.json")
-        metrics = {**summary, **evaluate(model, data, device), "history": result.history}
+        metrics = {**summary, **_embed_and_score(config, data, result, summary, folder, model, device),
+                   "history": result.history}
         write_json(metrics, folder / "metrics.json")  # last: marks the run complete
         (folder / "checkpoint.pt").unlink(missing_ok=True)
 
@@ -404,6 +415,28 @@ class RunStore:
 
     def remove(self, config: RunConfig) -> None:
         shutil.rmtree(self.folder(config), ignore_errors=True)
+
+
+def _embed_and_score(config: RunConfig, data: RunData, result, summary: dict, folder: Path, model, device) -> dict:
+    """The embeddings of every selection rule's epoch, extracted as training ends (every page reads
+    them; a Slurm task or a pool worker does it beside the training), and the chosen epoch's
+    accuracies (`train.evaluate`'s figures) from its embeddings' logits: the same fp32 predictions,
+    without a second pass over the training and test sets. Returns those figures and the
+    embeddings' stamp, for metrics.json."""
+    for rule, (_, state) in result.alternatives.items():
+        info = summary["selections"][rule]
+        if state is not None and info["model_sha256"] is not None:
+            net = new_model(config, data)
+            net.load_state_dict(state)
+            extract_stamped(net, data, folder / f"embeddings-{rule}.npz", folder / f"embeddings-{rule}.json",
+                            info["model_sha256"], device)
+    npz = folder / "embeddings.npz"
+    digest = extract_stamped(model, data, npz, folder / "embeddings.json", summary["model_sha256"], device)
+    e, C = Embeddings.load(npz), data.num_classes
+    return {**scores("train", e.y_train, e.logits_train.argmax(1), C),
+            **scores("test", e.y_test, e.logits_test.argmax(1), C),
+            **evaluate(model, data, device, only=("val",)),
+            "embeddings_sha256": digest, "embeddings_code": source_digest("embed")}
 
 
 def _selections(config: RunConfig, result, folder: Path) -> dict:

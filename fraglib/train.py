@@ -331,10 +331,15 @@ def evaluate(model: Net, data: RunData, device=None, only: tuple = ("train", "te
     if data.x_val is not None:
         splits["val"] = (data.x_val, data.y_val)
     for name, (x, y) in splits.items():
-        if name not in only:
-            continue
-        pred = predict(model, x, data.spec, device).argmax(1).numpy()
-        out[f"{name}_bac"] = balanced_accuracy(y.numpy(), pred, data.num_classes)
-        out[f"{name}_class_acc"] = per_class_accuracy(y.numpy(), pred, data.num_classes).tolist()
-        out[f"{name}_counts"] = np.bincount(y.numpy(), minlength=data.num_classes).tolist()
+        if name in only:
+            out.update(scores(name, y.numpy(), predict(model, x, data.spec, device).argmax(1).numpy(),
+                              data.num_classes))
     return out
+
+
+def scores(name: str, y: np.ndarray, pred: np.ndarray, num_classes: int) -> dict:
+    """`evaluate`'s figures for one split from its labels and predictions: <name>_bac,
+    <name>_class_acc and <name>_counts."""
+    return {f"{name}_bac": balanced_accuracy(y, pred, num_classes),
+            f"{name}_class_acc": per_class_accuracy(y, pred, num_classes).tolist(),
+            f"{name}_counts": np.bincount(y, minlength=num_classes).tolist()}

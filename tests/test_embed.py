@@ -33,6 +33,16 @@ def test_sum_of_ce_plus_bias_is_the_models_own_logits(shared_store, loss):
     # the test predictions agree with the stored per-class test accuracy
     acc = M.per_class_accuracy(emb.y_test, emb.pred_test, 10)
     np.testing.assert_allclose(acc, run.metrics["test_class_acc"])
+    # the training rows are read from the full set's pass: the same values as a pass of their own
+    import torch
+    from fraglib.train import evaluate, predict
+    assert run.data.train_index is not None
+    lg, fe = predict(run.model("cpu"), run.data.x_train, run.data.spec, torch.device("cpu"), features=True)
+    np.testing.assert_array_equal(emb.fe_train, fe.numpy())
+    np.testing.assert_array_equal(emb.logits_train, lg.numpy())
+    # and metrics.json's accuracies, read from the embeddings' logits, are an evaluation's
+    today = evaluate(run.model("cpu"), run.data, "cpu")
+    assert {k: run.metrics[k] for k in today} == today
 
 
 def test_damaged_embeddings_are_extracted_again(store):

@@ -27,6 +27,7 @@ of bootstrap copies that cannot vary.
 """
 from __future__ import annotations
 
+import copy
 import warnings
 from types import SimpleNamespace
 
@@ -50,6 +51,14 @@ class Resample:
         for idx in self.members:
             self.weights.append(_draw_counts(rng, B, len(idx)))
         self._cache: dict = {}
+
+    def sharing_draws(self) -> "Resample":
+        """The same resamples (the same instances drawn the same number of times) with an empty
+        cache: for the same images read through another network (a run at another selection
+        rule's epoch), whose cached means would otherwise be the first network's."""
+        other = copy.copy(self)
+        other._cache = {}
+        return other
 
     def same_instances(self, y) -> bool:
         return len(y) == self.N and np.array_equal(np.asarray(y), self.y)
@@ -171,6 +180,18 @@ def pair_resamples(balanced, imbalanced, B: int = RESAMPLES, seed: int = 0) -> S
     return SimpleNamespace(train_bal=Resample(balanced.y_train, C, B, seed + 3),
                            train_imb=Resample(imbalanced.y_train, C, B, seed), test_bal=test_bal,
                            test_imb=test_imb, B=B, seed=seed)
+
+
+def sharing_draws(resamples):
+    """A study's resamples (a `Resample`, a pair's namespace of them, or None) with the same draws
+    and empty caches (`Resample.sharing_draws`); a pair's shared test resample stays shared."""
+    if isinstance(resamples, Resample):
+        return resamples.sharing_draws()
+    if isinstance(resamples, SimpleNamespace):
+        fresh: dict = {}
+        return SimpleNamespace(**{k: (fresh.setdefault(id(v), v.sharing_draws()) if isinstance(v, Resample) else v)
+                                  for k, v in vars(resamples).items()})
+    return resamples
 
 
 def matched_means(values, groups, sizes, draws: int = RESAMPLES, seed: int = 0) -> np.ndarray:

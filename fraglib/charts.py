@@ -285,6 +285,32 @@ def sampler_results(figs):
     return table, chart
 
 
+def note(text: str) -> alt.Chart:
+    """A chart that only says why there is nothing to draw (a glued figure must exist)."""
+    return alt.Chart(pd.DataFrame({"note": [text]})).mark_text(fontSize=13).encode(
+        text="note:N").properties(width=WIDTH - 120, height=40)
+
+
+def eos_grid(figs) -> alt.Chart:
+    """EOS phase 3's grid (`eos.grid`): per sampler (rows) and head (columns), every learning rate x
+    epochs, coloured by validation BAC (what chooses the point), labelled with test BAC; the chosen
+    point marked •, the fixed schedule °."""
+    df = pd.DataFrame([{"sampler": r["sampler"], "head": r["phase3"], "lr": f"{r['lr']:g}", "epochs": r["epochs"],
+                        "validation BAC (%)": 100 * r["val_bac"], "test BAC (%)": 100 * r["bac"],
+                        "label": f"{100 * r['bac']:.1f}{' •' if r['chosen'] else ''}{' °' if r['fixed'] else ''}"}
+                       for r in figs.grid])
+    base = alt.Chart(df).encode(x=alt.X("epochs:O", title="epochs of phase 3"),
+                                y=alt.Y("lr:O", title="learning rate", sort="descending"))
+    cells = base.mark_rect().encode(
+        color=alt.Color("validation BAC (%):Q", scale=alt.Scale(scheme="blues")),
+        tooltip=["sampler", "head", "lr", "epochs", alt.Tooltip("validation BAC (%):Q", format=".1f"),
+                 alt.Tooltip("test BAC (%):Q", format=".2f")])
+    text = base.mark_text(fontSize=10).encode(text="label:N")
+    return (cells + text).properties(width=150, height=90).facet(
+        row=alt.Row("sampler:N", title=None, sort=list(dict.fromkeys(df["sampler"]))),
+        column=alt.Column("head:N", title="phase 3's head"))
+
+
 # -- the comparison pages: one key figure per research question, every configuration -------------
 def verdict_scale() -> alt.Scale:
     """Every verdict kind its own colour, from the table of kinds (`verdicts.KINDS`)."""

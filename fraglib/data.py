@@ -209,6 +209,7 @@ class RunData:
     y_full: torch.Tensor
     spec: DatasetSpec
     train_index: torch.Tensor | None = None   # x_train == x_full[train_index] (None: not a subset)
+    val_index: torch.Tensor | None = None     # x_val == x_full[val_index]
 
     @property
     def num_classes(self) -> int:
@@ -248,9 +249,9 @@ def make_run_data(config: RunConfig, root: Path | None = None) -> RunData:
         train_idx = torch.cat([k[v:] for k, v in zip(kept, n_val)])
         x_val, y_val = x_full[val_idx], y_full[val_idx]
     else:
-        train_idx, x_val, y_val = torch.cat(kept), None, None
+        train_idx, val_idx, x_val, y_val = torch.cat(kept), None, None, None
     return RunData(x_full[train_idx], y_full[train_idx], x_val, y_val, x_test, y_test,
-                   x_full, y_full, spec, train_idx)
+                   x_full, y_full, spec, train_idx, val_idx)
 
 
 # -- batched augmentation and normalisation ---------------------------------------------------

@@ -1,11 +1,13 @@
 """Embedding extraction into the run folder: embeddings.npz.
 
 Arrays (float32 unless said): fe_train / fe_test / fe_full (N, H) extractor outputs for the
-run's training set, the balanced test set and the full balanced training set (RQ1);
-y_train / y_test / y_full (int64); logits_train / logits_test (N, C) the model's own logits;
-weight (C, H) and bias (C,) the head's parameters (bias zeros where the head has none); and
-fe_eff_train / fe_eff_test / weight_eff, the head's effective operands (a cosine head's
-s * fe/|fe| and W/|W|; for a linear head they are fe and W themselves and are not stored twice).
+run's training set, the balanced test set and the full balanced training set (RQ1), and fe_val
+for its validation split (what chose its epoch; EOS's phase-3 grid is chosen on it; (0, H) under
+the paper's protocol, which has none); y_train / y_test / y_full / y_val (int64);
+logits_train / logits_test (N, C) the model's own logits; weight (C, H) and bias (C,) the head's
+parameters (bias zeros where the head has none); and fe_eff_train / fe_eff_test / fe_eff_val /
+weight_eff, the head's effective operands (a cosine head's s * fe/|fe| and W/|W|; for a linear
+head they are fe and W themselves and are not stored twice).
 Always: logits == fe_eff @ weight_eff.T + bias.
 """
 from __future__ import annotations
@@ -36,6 +38,9 @@ class Embeddings:
     fe_eff_train: np.ndarray
     fe_eff_test: np.ndarray
     weight_eff: np.ndarray
+    fe_val: np.ndarray
+    y_val: np.ndarray
+    fe_eff_val: np.ndarray
 
     @property
     def num_classes(self) -> int:
@@ -49,7 +54,7 @@ class Embeddings:
     def load(cls, path) -> "Embeddings":
         with np.load(path) as z:
             arrays = {k: z[k] for k in z.files}
-        for split in ("train", "test"):
+        for split in ("train", "test", "val"):
             arrays.setdefault(f"fe_eff_{split}", arrays[f"fe_{split}"])
         arrays.setdefault("weight_eff", arrays["weight"])
         return cls(**{f.name: arrays[f.name] for f in fields(cls)})
@@ -57,27 +62,33 @@ class Embeddings:
 
 @torch.no_grad()
 def extract(model, data, path, device=None) -> str:
-    """Write embeddings.npz atomically (fp32 inference); return its sha256. The training set is a
-    subset of the full balanced set (`RunData.train_index`): its rows are read from the full set's
-    pass (the same values: each image's fe does not depend on its batch, checked on the CPU in
-    tests/test_embed.py) rather than computed twice."""
+    """Write embeddings.npz atomically (fp32 inference); return its sha256. The training and
+    validation sets are subsets of the full balanced set (`RunData.train_index`, `val_index`):
+    their rows are read from the full set's pass (the same values: an image's fe does not depend
+    on its batch, checked on the CPU in tests/test_embed.py) rather than computed twice."""
     device = pick_device(device)
     model = model.to(device).eval()
-    out = {}
     full = predict(model, data.x_full, data.spec, device, precision="fp32", features=True)
-    for split, (x, y) in {"train": (data.x_train, data.y_train), "test": (data.x_test, data.y_test),
-                          "full": (data.x_full, data.y_full)}.items():
-        if split == "full":
-            lg, fe = full
-        elif split == "train" and data.train_index is not None:   # its rows of the full set: no second pass
-            lg, fe = (a[data.train_index] for a in full)
-        else:
-            lg, fe = predict(model, x, data.spec, device, precision="fp32", features=True)
+
+    def logits_and_fe(x, index):
+        if index is not None:
+            return tuple(a[index] for a in full)
+        if x is None:                                   # no validation split (the paper's protocol)
+            return full[0][:0], full[1][:0]
+        return predict(model, x, data.spec, device, precision="fp32", features=True)
+
+    no_labels = data.y_full[:0]
+    splits = {"train": (data.y_train, logits_and_fe(data.x_train, data.train_index)),
+              "test": (data.y_test, logits_and_fe(data.x_test, None)),
+              "full": (data.y_full, full),
+              "val": (no_labels if data.y_val is None else data.y_val, logits_and_fe(data.x_val, data.val_index))}
+    out = {}
+    for split, (y, (lg, fe)) in splits.items():
         out[f"fe_{split}"], out[f"y_{split}"] = fe.numpy(), y.numpy()
-        if split != "full":
+        if split in ("train", "test"):
             out[f"logits_{split}"] = lg.numpy()
-            if isinstance(model.head, CosineHead):
-                out[f"fe_eff_{split}"] = model.head.operands(fe.to(device))[0].cpu().numpy()
+        if split != "full" and isinstance(model.head, CosineHead):
+            out[f"fe_eff_{split}"] = model.head.operands(fe.to(device))[0].cpu().numpy()
     head = model.head
     _, w_eff, bias = head.operands(torch.zeros(1, head.weight.shape[1], device=device))
     out["weight"] = head.weight.detach().cpu().numpy()

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from .heads import HeadRegime, fit_linear_head, head_bac
-from .measures import class_means, per_class_accuracy
+from .measures import balanced_accuracy, class_means, per_class_accuracy
 
 SAMPLERS = ("none", "crt", "ros", "smote", "eos")
 # where EOS draws the partner of a minority sample: "enemies", the paper's definition (its k
@@ -135,4 +135,50 @@ def compare(fe_train, y_train, fe_test, y_test, num_classes: int, samplers=SAMPL
         rows.append({"sampler": name, "bac": head_bac(W, b, fe_test, y_test, num_classes),
                      "class_acc": per_class_accuracy(y_test, pred, num_classes).tolist(), "pred": pred.tolist(),
                      "n_train": int(len(y_b)), "sampling_seconds": t1 - t0, "head_seconds": t2 - t1})
+    return rows
+
+
+# -- phase 3's learning rate and epochs, chosen on the validation split ---------------------------
+
+# the grid: the fine-tuned head's fixed point (FINETUNE: lr 0.01, 10 epochs) and the fresh head's
+# (HeadRegime(): lr 0.1, 30 epochs) are both on it, so the grid's rows there are `compare`'s
+GRID_LR = (0.001, 0.01, 0.1)
+GRID_EPOCHS = (5, 10, 30)
+GRID_SAMPLERS = ("crt", "ros", "smote", "eos")   # what the claims compare (`none` is no re-balancing)
+PHASE3 = {"fine-tuned": FINETUNE, "fresh head": HeadRegime()}   # phase 3's head: its fixed schedule
+
+
+def grid(fe_train, y_train, fe_val, y_val, fe_test, y_test, num_classes: int, init, samplers=GRID_SAMPLERS,
+         seed: int = 0, k: int = 10, neighbourhood: str = "enemies") -> list[dict]:
+    """Phase 3 at every learning rate x epochs of the grid, for each sampler and each head (the
+    phase-1 head `init` fine-tuned, and a fresh one): one row per point with its validation and
+    test BAC. Per sampler and head the point with the best validation BAC is `chosen` (ties: the
+    fixed schedule where it is among them, else the least training, lr then epochs) and carries
+    its test predictions (for the bootstrap). Each sampler re-balances once (the same draw as
+    `compare`'s), so the grid's rows at a fixed schedule are `compare`'s."""
+    if not len(y_val):
+        raise ValueError("phase 3's grid is chosen on a validation split; this run has none (the paper's protocol)")
+    rows = []
+    for name in samplers:
+        fe_b, y_b = resample(name, fe_train, y_train, num_classes, seed, k, neighbourhood)
+        for head, fixed in PHASE3.items():
+            points = []
+            for lr in GRID_LR:
+                for epochs in GRID_EPOCHS:
+                    regime = HeadRegime(epochs=epochs, lr=lr)
+                    W, b = fit_linear_head(fe_b, y_b, num_classes, seed=seed, regime=regime,
+                                           init=init if head == "fine-tuned" else None)
+                    pred = (np.asarray(fe_test) @ W.T + b).argmax(1)
+                    points.append({"sampler": name, "phase3": head, "lr": lr, "epochs": epochs,
+                                   "fixed": (lr, epochs) == (fixed.lr, fixed.epochs),
+                                   "val_bac": head_bac(W, b, fe_val, y_val, num_classes),
+                                   "bac": balanced_accuracy(y_test, pred, num_classes),
+                                   "pred": pred})
+            top = max(p["val_bac"] for p in points)
+            best = [p for p in points if p["val_bac"] == top]
+            chosen = next((p for p in best if p["fixed"]), best[0])
+            for p in points:
+                p["chosen"] = p is chosen
+                p["pred"] = p["pred"].tolist() if p["chosen"] else None
+            rows += points
     return rows

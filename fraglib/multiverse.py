@@ -58,6 +58,11 @@ CHOICES = (
     Choice("eos_phase3", ("fine-tuned", "fresh head"),
            "EOS phase 3: the head fine-tuned from phase 1's, or a fresh head, for EOS and every other sampler",
            "EOS's abstract fine-tunes; the book's earlier version fitted a fresh head"),
+    Choice("eos_schedule", ("fixed", "validation-chosen"),
+           "EOS phase 3: the head's learning rate and epochs, the book's fixed ones (fine-tuned: 0.01 x 10; fresh: "
+           "0.1 x 30) or the point of a grid (lr 0.001 / 0.01 / 0.1 x 5 / 10 / 30 epochs) with the best "
+           "validation BAC, per sampler and head",
+           "EOS's paper does not report phase 3's schedule; the grid holds both fixed ones"),
     Choice("fp_grouping", ("prediction", "label"),
            "RQ7: a class's false positives are the images predicted as it (the paper's reading) or its own "
            "misclassified images", "an FP of class c is predicted c and is not c; or is c and is predicted not c"),

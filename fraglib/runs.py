@@ -153,7 +153,7 @@ class Run:
                 and metrics.get("embeddings_code") == source_digest("embed"))
 
     def embeddings(self, device=None) -> Embeddings:
-        """fe / logits / W / b of this run (extracted into embeddings.npz on first use, and again
+        """fe / logits / W / b of this run (extracted into embeddings.npz as training ends, and again
         when the file is damaged or the code that extracts them has changed since)."""
         self.current_embeddings(device)
         return Embeddings.load(self.embeddings_file())
@@ -219,8 +219,8 @@ def own_rule(config: RunConfig) -> str:
 
 class AtEpoch(Run):
     """A run at the epoch another model-selection rule picks: its weights (model-<rule>.pt, checked
-    against the sha256 recorded at training), its embeddings (embeddings-<rule>.npz, extracted on
-    first use and stamped in embeddings-<rule>.json), its derived analyses (derived/<rule>/), and its
+    against the sha256 recorded at training), its embeddings (embeddings-<rule>.npz, extracted as
+    training ends, again where missing or stale, and stamped in embeddings-<rule>.json), its derived analyses (derived/<rule>/), and its
     metrics: the run's, with the model's digest and the accuracies of that epoch's own predictions
     (clean training images and the test set, from its embeddings)."""
 

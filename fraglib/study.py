@@ -28,7 +28,7 @@ import dataclasses
 from functools import cached_property
 from types import MappingProxyType
 
-from .bootstrap import RESAMPLES, Resample, pair_resamples
+from .bootstrap import RESAMPLES, Resample, pair_resamples, sharing_draws
 from .claims import Claim, judge
 from .config import RUN_SETS, RunConfig, check_choice, whole_number
 from .figures import Analysis, Record
@@ -287,8 +287,9 @@ class Study:
                 return self
             other = copy.copy(self)
             other.runs = runs
-            # the same images and the same seed: the same bootstrap resamples (only the network differs)
-            other._resamples = self.record.resamples
+            # the same images and the same seed: the same bootstrap resamples (only the network differs),
+            # their caches of means not shared (those are the other network's)
+            other._resamples = sharing_draws(self.record.resamples)
             other._figures, other._analyses, other._under, other._multiverse = {}, {}, {}, {}
             other._options = dict(self._options)
             other.__dict__.pop("record", None)
@@ -308,7 +309,9 @@ class Study:
         comparison itself said and the share of resamples holding. A claim's row under a
         specification that differs only in choices the claim does not declare is the same
         judgement, and is kept once (under the default of those choices). A rule whose epoch a run
-        did not record is left out (its rows are missing, not guessed)."""
+        did not record, or a specification its runs cannot give (EOS's schedule chosen on a
+        validation split the paper's protocol does not have), is left out (its rows are missing,
+        not guessed)."""
         from .multiverse import SELECTION, is_default, restrict, specifications
         row = question(q)
         if row.id in self._multiverse:
@@ -321,7 +324,11 @@ class Study:
                 except LookupError:
                     continue
                 for spec in specifications(row.choices):
-                    for i, c in enumerate(at.claims(row.id, spec)):
+                    try:
+                        judged = at.claims(row.id, spec)
+                    except LookupError:   # a specification the runs cannot give (no validation split)
+                        continue
+                    for i, c in enumerate(judged):
                         other = {k: v for k, v in spec.items() if k not in c.choices}
                         if not is_default(other):
                             continue

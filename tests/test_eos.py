@@ -102,3 +102,30 @@ def test_phase_three_fine_tunes_the_phase_one_head():
     row, = eos.compare(fe, y, fe_t, y_t, 3, samplers=("none",), init=(W, b), regime=HeadRegime(epochs=0))
     assert row["pred"] == (fe_t @ W.T + b).argmax(1).tolist()
     assert eos.FINETUNE.lr < HeadRegime().lr            # fine-tuning moves the head less than a fresh fit
+
+
+def test_phase_three_grid_is_chosen_on_the_validation_split_and_holds_the_fixed_schedules():
+    """The grid's rows at the fixed schedules are `compare`'s (fine-tuned and fresh); each sampler and
+    head has one chosen point, the one with the best validation BAC (the fixed one on a tie); a run
+    without a validation split has no grid."""
+    fe, y = _imbalanced(counts=(80, 30, 10))
+    fe_v, y_v = _imbalanced(seed=2, counts=(8, 3, 1))
+    fe_t, y_t = _imbalanced(seed=1, counts=(20, 20, 20))
+    rng = np.random.default_rng(0)
+    init = (rng.normal(size=(3, 5)), rng.normal(size=3))
+    rows = eos.grid(fe, y, fe_v, y_v, fe_t, y_t, 3, init, samplers=("ros", "eos"), seed=0, k=3)
+    assert len(rows) == 2 * 2 * len(eos.GRID_LR) * len(eos.GRID_EPOCHS)
+    for head, start in (("fine-tuned", init), ("fresh head", None)):
+        fixed = {r["sampler"]: r for r in rows if r["phase3"] == head and r["fixed"]}
+        ref = eos.compare(fe, y, fe_t, y_t, 3, samplers=("ros", "eos"), seed=0, k=3, init=start)
+        assert {s: r["bac"] for s, r in fixed.items()} == {r["sampler"]: r["bac"] for r in ref}
+        for s in ("ros", "eos"):
+            points = [r for r in rows if r["phase3"] == head and r["sampler"] == s]
+            chosen, = [r for r in points if r["chosen"]]
+            top = max(r["val_bac"] for r in points)
+            assert chosen["val_bac"] == top and len(chosen["pred"]) == len(y_t)
+            if fixed[s]["val_bac"] == top:
+                assert chosen["fixed"]
+            assert all(r["pred"] is None for r in points if not r["chosen"])
+    with pytest.raises(ValueError, match="validation split"):
+        eos.grid(fe, y, fe_v[:0], y_v[:0], fe_t, y_t, 3, init)

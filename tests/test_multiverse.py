@@ -130,3 +130,43 @@ def test_a_run_read_under_another_rule_is_that_epochs_network(shared_store):
     assert study.under("validation-best") is study
     with pytest.raises(ValueError, match="valid values: validation-best, test-best, last"):
         run.at("best")
+
+
+def test_eos_schedule_chosen_on_validation_is_judged_and_left_out_without_a_validation_split(shared_store):
+    """EOS's phase 3 at the grid's point chosen on the validation split: its claims read that
+    point's test BAC; a study under the paper's protocol (no validation split) has no grid, and its
+    validation-chosen specifications are left out, not guessed."""
+    from fraglib import eos
+    study = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
+    figs = study.figures("EOS")
+    assert sum(r["chosen"] for r in figs.grid) == 2 * len(eos.GRID_SAMPLERS)
+    chosen = study.figures("EOS", {"eos_schedule": "validation-chosen"})
+    point, = [r for r in figs.grid if r["chosen"] and r["sampler"] == "eos" and r["phase3"] == "fine-tuned"]
+    assert chosen.eos_bac == pytest.approx(100 * point["bac"])
+    fixed, = [r for r in figs.grid if r["fixed"] and r["sampler"] == "eos" and r["phase3"] == "fine-tuned"]
+    assert figs.eos_bac == pytest.approx(100 * fixed["bac"])       # the grid holds the fixed schedule
+    assert {r["spec"].get("eos_schedule") for r in study.multiverse("EOS") if "eos_schedule" in r["choices"]} == {
+        "fixed", "validation-chosen"}
+    paper = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False, selection="test")
+    assert paper.figures("EOS").grid == ()
+    rows = paper.multiverse("EOS")
+    assert rows and all(r["spec"].get("eos_schedule") != "validation-chosen" for r in rows)
+
+
+def test_a_study_under_another_rule_shares_the_draws_but_not_the_cached_means(shared_store):
+    """Under another selection rule the same images are drawn the same way, but a mean cached by the
+    first network's figures (EOS's gap, RQ5's and RQ6's means) is not the other network's: its
+    figures are the ones a study of that network alone computes."""
+    import numpy as np
+    first = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
+    alone = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
+    rules = [r for r in ("last", "test-best") if first.under(r) is not first]
+    if not rules:
+        pytest.skip("every rule picked the chosen epoch on this machine: no other network to read")
+    rule = rules[0]
+    for q in ("EOS", "RQ5", "RQ6", "RQ7"):
+        first.figures(q)                                   # the chosen network's means, cached first
+        theirs, own = first.under(rule).figures(q), alone.under(rule).figures(q)
+        assert first.under(rule).record.resamples.train_imb.weights[0] is first.record.resamples.train_imb.weights[0]
+        for name, values in own.boot.items():
+            np.testing.assert_array_equal(theirs.boot[name], values, err_msg=f"{q} {name} under {rule}")

@@ -36,6 +36,8 @@ class EOS(Figures):
     spread_train: Array = arr()
     spread_test: Array = arr()
     samplers: tuple = ()                  # rows of eos.compare: sampler, bac, class_acc, n_train, seconds
+    grid: tuple = ()                      # phase 3 over lr x epochs (eos.grid, without predictions); () without
+                                          # a validation split
 
 
 def _compare(emb, seed: int, k_enemies: int, samplers, neighbourhood: str, finetune: bool = True) -> list[dict]:
@@ -65,16 +67,50 @@ EOS_FRESH = Analysis("eos-fresh", "imbalanced",
                                                        "samplers": list(eos.SAMPLERS), "rows": "bac+pred"})
 
 
-def compute(rec: Record, eos_phase3: str = "fine-tuned") -> EOS:
-    """`eos_phase3` (an analysis choice, multiverse.py): phase 3 fine-tunes the phase-1 head (EOS's
-    abstract) or fits a fresh one, for EOS and every other sampler alike."""
+def _grid(emb, seed: int, k_enemies: int):
+    """Phase 3 over the grid of learning rates x epochs, both heads, chosen on the validation split
+    (`eos.grid`); None for a run without one (the paper's protocol)."""
+    if not len(emb.y_val):
+        return None
+    return eos.grid(emb.fe_eff_train, emb.y_train, emb.fe_eff_val, emb.y_val, emb.fe_eff_test, emb.y_test,
+                    emb.num_classes, (emb.weight_eff, emb.bias), seed=seed, k=k_enemies)
+
+
+EOS_GRID = Analysis("eos-grid", "imbalanced", lambda emb, seed, k_enemies=K_ENEMIES, **_: _grid(emb, seed, k_enemies),
+                    lambda k_enemies=K_ENEMIES, **_: {"k": k_enemies, "lr": list(eos.GRID_LR),
+                                                      "epochs": list(eos.GRID_EPOCHS),
+                                                      "samplers": list(eos.GRID_SAMPLERS), "operands": "effective",
+                                                      "chosen on": "validation BAC"})
+
+
+def phase3_rows(rec: Record, eos_phase3: str = "fine-tuned", eos_schedule: str = "fixed") -> list[dict]:
+    """Phase 3's row per sampler under the two choices: the head (fine-tuned or fresh) and its
+    schedule (the fixed one, or the grid's point chosen on the validation split, where the grid
+    covers the sampler; `none` keeps its fixed row). LookupError where a run has no validation split."""
+    rows = rec.analyses["eos"] if eos_phase3 == "fine-tuned" else rec.analyses["eos-fresh"]
+    if eos_schedule == "fixed":
+        return list(rows)
+    if rec.analyses.get("eos-grid") is None:
+        raise LookupError("EOS phase 3's schedule chosen on the validation split: the run has no validation split")
+    y, C = rec.embeddings["imbalanced"].y_test, rec.embeddings["imbalanced"].num_classes
+    chosen = {r["sampler"]: r for r in rec.analyses["eos-grid"] if r["chosen"] and r["phase3"] == eos_phase3}
+    return [dict(r, bac=chosen[s]["bac"], pred=chosen[s]["pred"], lr=chosen[s]["lr"], epochs=chosen[s]["epochs"],
+                 class_acc=M.per_class_accuracy(y, np.asarray(chosen[s]["pred"]), C).tolist())
+            if (s := r["sampler"]) in chosen else r for r in rows]
+
+
+def compute(rec: Record, eos_phase3: str = "fine-tuned", eos_schedule: str = "fixed") -> EOS:
+    """Two analysis choices (multiverse.py), for EOS and every other sampler alike: `eos_phase3`,
+    phase 3 fine-tunes the phase-1 head (EOS's abstract) or fits a fresh one; `eos_schedule`, its
+    learning rate and epochs are the book's fixed ones or the grid's point with the best
+    validation BAC (`phase3_rows`)."""
     eb, ei = rec.pair()
     rs = rec.resamples
     maj, mnr = majority_minority(ei.num_classes)
     gi = eos.generalization_gap(ei.fe_train, ei.y_train, ei.fe_test, ei.y_test, ei.num_classes)
     gb = eos.generalization_gap(eb.fe_train, eb.y_train, eb.fe_test, eb.y_test, eb.num_classes)
     fresh = {r["sampler"]: r for r in rec.analyses["eos-fresh"]}
-    chosen = rec.analyses["eos"] if eos_phase3 == "fine-tuned" else rec.analyses["eos-fresh"]
+    chosen = phase3_rows(rec, eos_phase3, eos_schedule)
     rows = list(chosen) + [dict(rec.analyses["eos-authors"][0], sampler="eos-authors"),
                            dict(fresh["eos"], sampler="eos, fresh head")]
     bac = {r["sampler"]: 100 * r["bac"] for r in rows}
@@ -101,7 +137,8 @@ def compute(rec: Record, eos_phase3: str = "fine-tuned") -> EOS:
                best_other_bac=max(bac[s] for s in others), eos_authors_bac=bac["eos-authors"],
                eos_fresh_bac=bac["eos, fresh head"], gap=gi["mean_gap"],
                bal_gap=gb["mean_gap"], spread_train=gi["spread_train"], spread_test=gi["spread_test"],
-               samplers=tuple(rows), boot=boot)
+               samplers=tuple(rows), boot=boot,
+               grid=tuple({k: v for k, v in r.items() if k != "pred"} for r in rec.analyses.get("eos-grid") or ()))
 
 
 def check(o: EOS, p: EOS) -> list[Claim]:
@@ -117,10 +154,10 @@ def check(o: EOS, p: EOS) -> list[Claim]:
               lambda f: f.gap_minority_matched > f.gap_majority_matched, uncontrolled=raw),
         claim("EOS", "Three-phase training with EOS beats the end-to-end imbalanced model",
               "higher BAC", ours_vs(o, "eos_bac", "e2e_bac"), o, lambda f: f.eos_bac > f.e2e_bac,
-              choices=("eos_phase3",)),
+              choices=("eos_phase3", "eos_schedule")),
         claim("EOS", "EOS beats re-sampling in embedding space (best of ROS, SMOTE, cRT)",
               "higher BAC", ours_vs(o, "eos_bac", "best_other_bac"), o, lambda f: f.eos_bac > f.best_other_bac,
-              choices=("eos_phase3",)),
+              choices=("eos_phase3", "eos_schedule")),
     ]
 
 
@@ -128,7 +165,7 @@ QUESTION = Question(
     "EOS", 8, "eos", "Extension · EOS three-phase training", "pair", compute, check, {},
     KeyFigure("Test BAC (%) of three-phase training with EOS, the best other sampler and the end-to-end network.",
               "test BAC (%)", bars=(("e2e_bac", "end-to-end"), ("eos_bac", "EOS"), ("best_other_bac", "best other sampler"))),
-    analyses=(EOS_ROWS, EOS_AUTHORS, EOS_FRESH), choices=("eos_phase3",), constants={
+    analyses=(EOS_ROWS, EOS_AUTHORS, EOS_FRESH, EOS_GRID), choices=("eos_phase3", "eos_schedule"), constants={
         "k_enemies": (K_ENEMIES, "EOS: nearest enemies a synthetic point is drawn towards"),
         "finetune_epochs": (eos.FINETUNE.epochs, "EOS phase 3: epochs of fine-tuning the phase-1 head"),
         "finetune_lr": (eos.FINETUNE.lr, "EOS phase 3: its learning rate")})

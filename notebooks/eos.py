@@ -108,10 +108,8 @@ table
 # head (the `eos_schedule` choice below; {ref}`methods <methods-multiverse>`).
 
 # %%
-if figs.grid:
-    chapter.chart("eos-grid", charts.eos_grid(figs))
-else:
-    chapter.chart("eos-grid", charts.note("no validation split: the grid is not fitted (the paper's protocol)"))
+no_grid = "no validation split (the paper's protocol): the grid is not fitted"
+chapter.chart("eos-grid", charts.eos_grid(figs) if figs.grid else charts.note(no_grid))
 
 # %% [markdown]
 # ```{glue:figure} eos-grid

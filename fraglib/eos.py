@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .heads import HeadRegime, fit_linear_head, head_bac
+from .heads import HeadRegime, fit_linear_head, fit_linear_heads, head_bac
 from .measures import balanced_accuracy, class_means, per_class_accuracy
 
 SAMPLERS = ("none", "crt", "ros", "smote", "eos")
@@ -162,18 +162,18 @@ def grid(fe_train, y_train, fe_val, y_val, fe_test, y_test, num_classes: int, in
     for name in samplers:
         fe_b, y_b = resample(name, fe_train, y_train, num_classes, seed, k, neighbourhood)
         for head, fixed in PHASE3.items():
+            start = init if head == "fine-tuned" else None
+            regimes = [HeadRegime(epochs=epochs, lr=lr) for lr in GRID_LR for epochs in GRID_EPOCHS]
+            others = [r for r in regimes if r != fixed]       # fitted side by side; the fixed one alone, as
+            heads = dict(zip(others, fit_linear_heads(fe_b, y_b, num_classes, seed, others, start)))   # `compare`
+            heads[fixed] = fit_linear_head(fe_b, y_b, num_classes, seed=seed, regime=fixed, init=start)
             points = []
-            for lr in GRID_LR:
-                for epochs in GRID_EPOCHS:
-                    regime = HeadRegime(epochs=epochs, lr=lr)
-                    W, b = fit_linear_head(fe_b, y_b, num_classes, seed=seed, regime=regime,
-                                           init=init if head == "fine-tuned" else None)
-                    pred = (np.asarray(fe_test) @ W.T + b).argmax(1)
-                    points.append({"sampler": name, "phase3": head, "lr": lr, "epochs": epochs,
-                                   "fixed": (lr, epochs) == (fixed.lr, fixed.epochs),
-                                   "val_bac": head_bac(W, b, fe_val, y_val, num_classes),
-                                   "bac": balanced_accuracy(y_test, pred, num_classes),
-                                   "pred": pred})
+            for regime in regimes:
+                W, b = heads[regime]
+                pred = (np.asarray(fe_test) @ W.T + b).argmax(1)
+                points.append({"sampler": name, "phase3": head, "lr": regime.lr, "epochs": regime.epochs,
+                               "fixed": regime == fixed, "val_bac": head_bac(W, b, fe_val, y_val, num_classes),
+                               "bac": balanced_accuracy(y_test, pred, num_classes), "pred": pred})
             top = max(p["val_bac"] for p in points)
             best = [p for p in points if p["val_bac"] == top]
             chosen = next((p for p in best if p["fixed"]), best[0])

@@ -81,6 +81,26 @@ def test_fit_linear_head_separates_separable_embeddings():
     np.testing.assert_array_equal(W, W2)  # same seed, same head
 
 
+def test_heads_fitted_side_by_side_are_the_heads_fitted_alone():
+    """EOS's grid fits its heads stacked: each is the head of its own regime (to float32 rounding),
+    whatever its length beside the others; heads that cannot share batches are refused."""
+    from fraglib.heads import HeadRegime, fit_linear_heads
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 5, 700)
+    fe = rng.normal(size=(5, 12))[y] + rng.normal(size=(700, 12))
+    init = (rng.normal(size=(5, 12)), rng.normal(size=5))
+    regimes = [HeadRegime(epochs=e, lr=lr) for lr in (0.003, 0.05) for e in (2, 7, 4)]
+    for start in (init, None):
+        together = fit_linear_heads(fe, y, 5, 3, regimes, start)
+        for regime, (W, b) in zip(regimes, together):
+            W1, b1 = fit_linear_head(fe, y, 5, 3, regime, start)
+            np.testing.assert_allclose(W, W1, atol=1e-5)
+            np.testing.assert_allclose(b, b1, atol=1e-5)
+        assert not np.allclose(together[0][0], together[1][0], atol=1e-3)   # the lengths differ, and so do the heads
+    with pytest.raises(ValueError, match="share batch size"):
+        fit_linear_heads(fe, y, 5, 0, (HeadRegime(), HeadRegime(batch_size=64)))
+
+
 def test_embeddings_are_extracted_again_once_the_code_that_extracts_them_changes(done, monkeypatch):
     store, _ = done
     run = store.get(tiny(), train_if_missing=False)

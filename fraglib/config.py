@@ -12,6 +12,7 @@ follows (book/methods.md, "The regime"); `quick` finishes the Fashion-MNIST matr
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -303,6 +304,9 @@ class RunConfig:
 
     # -- identity ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
+        return json.loads(_identity_text(self))
+
+    def _identity(self) -> dict:
         d = json.loads(json.dumps(dataclasses.asdict(self)))
         if self.procrustean == "none":  # runs made before the option keep their identity
             d.pop("procrustean"), d.pop("procrustean_strength")
@@ -340,8 +344,7 @@ class RunConfig:
 
     def digest(self) -> str:
         """Hash of every field: two configs share a run folder only if they are equal."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:10]
+        return _digest(self)
 
     @property
     def balanced(self) -> bool:
@@ -431,3 +434,16 @@ def procrustean_configs(dataset: str, loss: str = "ce", imbalance_ratio: float =
 
 
 RUN_SETS = {"pair": pair_configs, "ladder": ladder_configs, "procrustean": procrustean_configs}
+
+
+@functools.lru_cache(maxsize=4096)
+def _identity_text(config: RunConfig) -> str:
+    """A config's identity as JSON text, made once per config (a build asks for it thousands of
+    times: every record it verifies names its config)."""
+    return json.dumps(config._identity())
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest(config: RunConfig) -> str:
+    text = json.dumps(config.to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]

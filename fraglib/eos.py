@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .heads import HeadRegime, fit_linear_head, fit_linear_heads, head_bac
+from .heads import HeadRegime, fit_linear_head, fit_linear_heads, head_bac, pack_labels
 from .measures import balanced_accuracy, class_means, per_class_accuracy
 
 SAMPLERS = ("none", "crt", "ros", "smote", "eos")
@@ -133,7 +133,7 @@ def compare(fe_train, y_train, fe_test, y_test, num_classes: int, samplers=SAMPL
         t2 = time.perf_counter()
         pred = (np.asarray(fe_test) @ W.T + b).argmax(1)
         rows.append({"sampler": name, "bac": head_bac(W, b, fe_test, y_test, num_classes),
-                     "class_acc": per_class_accuracy(y_test, pred, num_classes).tolist(), "pred": pred.tolist(),
+                     "class_acc": per_class_accuracy(y_test, pred, num_classes).tolist(), "pred": pack_labels(pred),
                      "n_train": int(len(y_b)), "sampling_seconds": t1 - t0, "head_seconds": t2 - t1})
     return rows
 
@@ -154,7 +154,7 @@ def grid(fe_train, y_train, fe_val, y_val, fe_test, y_test, num_classes: int, in
     phase-1 head `init` fine-tuned, and a fresh one): one row per point with its validation and
     test BAC. Per sampler and head the point with the best validation BAC is `chosen` (ties: the
     fixed schedule where it is among them, else the least training, lr then epochs) and carries
-    its test predictions (for the bootstrap). Each sampler re-balances once (the same draw as
+    its test predictions (for the bootstrap, `heads.pack_labels`). Each sampler re-balances once (the same draw as
     `compare`'s), so the grid's rows at a fixed schedule are `compare`'s."""
     if not len(y_val):
         raise ValueError("phase 3's grid is chosen on a validation split; this run has none (the paper's protocol)")
@@ -179,6 +179,6 @@ def grid(fe_train, y_train, fe_val, y_val, fe_test, y_test, num_classes: int, in
             chosen = next((p for p in best if p["fixed"]), best[0])
             for p in points:
                 p["chosen"] = p is chosen
-                p["pred"] = p["pred"].tolist() if p["chosen"] else None
+                p["pred"] = pack_labels(p["pred"]) if p["chosen"] else None
             rows += points
     return rows

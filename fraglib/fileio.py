@@ -227,6 +227,21 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+_HASHED: dict = {}
+
+
+def sha256_once(path: Path) -> str:
+    """`sha256` of a file, hashed once per process while it stays the same file (its inode, size
+    and modification time): a file replaced since (every write here is an atomic rename: a new
+    inode), truncated or edited is hashed again. For checks repeated within one command (a run's
+    embeddings, verified before each of its analyses)."""
+    st = os.stat(path)
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _HASHED:
+        _HASHED[key] = sha256(path)
+    return _HASHED[key]
+
+
 def ensure_file(path: Path, make, expected_sha256: str | None = None) -> Path:
     """A generated file (the book's static assets), reused only when it verifies: against
     `expected_sha256` where the source's digest is known, else against the `<name>.sha256` written

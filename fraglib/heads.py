@@ -102,3 +102,17 @@ def fit_linear_heads(fe, y, num_classes: int, seed: int = 0, regimes=(HeadRegime
 def head_bac(W, b, fe, y, num_classes: int) -> float:
     pred = (np.asarray(fe) @ np.asarray(W).T + np.asarray(b)).argmax(1)
     return balanced_accuracy(y, pred, num_classes)
+
+
+def pack_labels(labels) -> str:
+    """A head's test predictions as one JSON string ("3,0,7,..."): a derived analysis stores them for
+    the bootstrap, and a list of 10,000 numbers, one a line, made its file 10x larger and slower to
+    verify on every build."""
+    return ",".join(map(str, np.asarray(labels, dtype=np.int64).tolist()))
+
+
+def unpack_labels(packed) -> np.ndarray:
+    """`pack_labels` undone (a list, as older values and tests hold them, is taken as it is)."""
+    if isinstance(packed, str):
+        return np.array(packed.split(",") if packed else [], dtype=np.int64)
+    return np.asarray(packed, dtype=np.int64)

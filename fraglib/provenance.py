@@ -47,7 +47,29 @@ def module_path(module: str) -> Path:
     return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
 
 
+def _stamp(path: Path) -> tuple:
+    """What identifies a file's content within one process: its path, size and modification time
+    (an edited file is read again)."""
+    st = Path(path).stat()
+    return str(path), st.st_size, st.st_mtime_ns
+
+
+@lru_cache(maxsize=None)
+def _module_tokens(stamp: tuple) -> str:
+    return code_tokens(Path(stamp[0]).read_text())
+
+
+@lru_cache(maxsize=None)
+def _module_imports(stamp: tuple) -> dict:
+    return _package_imports(Path(stamp[0]))
+
+
 def package_imports(path: Path) -> dict[str, int]:
+    """`_package_imports`, read once per process while the file stays the same."""
+    return dict(_module_imports(_stamp(path)))
+
+
+def _package_imports(path: Path) -> dict[str, int]:
     """The fraglib modules a Python file imports (anywhere in it, function bodies too), each with
     the line of its first import, named as `module_name` names them ("figures", "rq.rq3"). A file
     outside the package is read as if it sat at the package's top."""
@@ -90,8 +112,8 @@ def source_digest(module: str) -> str:
             seen.add(m)
             todo.extend(i for i in package_imports(module_path(m)) if module_path(i).exists())
     h = hashlib.sha256()
-    for m in sorted(seen):
-        h.update(f"{m}\n{code_tokens(module_path(m).read_text())}\n".encode())
+    for m in sorted(seen):   # each module's tokens read once per process while it stays the same
+        h.update(f"{m}\n{_module_tokens(_stamp(module_path(m)))}\n".encode())
     return h.hexdigest()[:16]
 
 

@@ -52,7 +52,7 @@ from .data import RunData, make_run_data
 from .embed import Embeddings, extract
 from . import recovery
 from .multiverse import SELECTION
-from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256, write_json
+from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256_once, write_json
 from .provenance import source_digest
 from .device import pick_device
 from .train import evaluate, network_fingerprint, new_model, scores, train
@@ -128,8 +128,15 @@ class Run:
 
     @property
     def metrics(self) -> dict:
-        """metrics.json, verified (a damaged one is an error: `RunStore.get` repairs it)."""
-        return read_json(self.folder / "metrics.json")
+        """metrics.json, verified (a damaged one is an error: `RunStore.get` repairs it); read and
+        verified once while it stays the same file (its inode, size and modification time: every
+        write is an atomic rename), a copy handed out each time."""
+        path = self.folder / "metrics.json"
+        st = path.stat()
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self.__dict__.get("_metrics_stamp") != stamp:
+            self._metrics, self._metrics_stamp = read_json(path), stamp
+        return dict(self._metrics)
 
     @property
     def history(self) -> list:
@@ -149,7 +156,7 @@ class Run:
 
     def _embeddings_ok(self) -> bool:
         path, metrics = self.folder / "embeddings.npz", self.metrics
-        return (path.exists() and metrics.get("embeddings_sha256") == sha256(path)
+        return (path.exists() and metrics.get("embeddings_sha256") == sha256_once(path)
                 and metrics.get("embeddings_code") == source_digest("embed"))
 
     def embeddings(self, device=None) -> Embeddings:
@@ -273,7 +280,7 @@ class AtEpoch(Run):
     def _embeddings_ok(self) -> bool:
         path, stamp = self.embeddings_file(), self._stamp()
         saved = recovery.read_record(stamp)
-        return (path.exists() and saved is not None and saved.get("embeddings_sha256") == sha256(path)
+        return (path.exists() and saved is not None and saved.get("embeddings_sha256") == sha256_once(path)
                 and saved.get("embeddings_code") == source_digest("embed")
                 and saved.get("model_sha256") == self._info["model_sha256"])
 

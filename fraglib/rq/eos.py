@@ -12,6 +12,7 @@ from .. import measures as M
 from ..bootstrap import matched_means
 from ..claims import Claim, claim, ours_vs
 from ..figures import Analysis, Array, Figures, KeyFigure, Question, Record, arr, majority_minority
+from ..heads import unpack_labels
 
 K_ENEMIES = 10   # EOS's neighbourhood: the k nearest enemies (the authors' default)
 
@@ -95,7 +96,7 @@ def phase3_rows(rec: Record, eos_phase3: str = "fine-tuned", eos_schedule: str =
     y, C = rec.embeddings["imbalanced"].y_test, rec.embeddings["imbalanced"].num_classes
     chosen = {r["sampler"]: r for r in rec.analyses["eos-grid"] if r["chosen"] and r["phase3"] == eos_phase3}
     return [dict(r, bac=chosen[s]["bac"], pred=chosen[s]["pred"], lr=chosen[s]["lr"], epochs=chosen[s]["epochs"],
-                 class_acc=M.per_class_accuracy(y, np.asarray(chosen[s]["pred"]), C).tolist())
+                 class_acc=M.per_class_accuracy(y, unpack_labels(chosen[s]["pred"]), C).tolist())
             if (s := r["sampler"]) in chosen else r for r in rows]
 
 
@@ -117,7 +118,7 @@ def compute(rec: Record, eos_phase3: str = "fine-tuned", eos_schedule: str = "fi
     others = ("ros", "smote", "crt")
     gap_rs = np.linalg.norm(rs.train_imb.means(ei.fe_train, key="fe") - rs.test_imb.means(ei.fe_test, key="fe_imb"),
                             axis=2)
-    bac_rs = {r["sampler"]: rs.test_imb.bac(np.asarray(r["pred"]) == ei.y_test) for r in rows}
+    bac_rs = {r["sampler"]: rs.test_imb.bac(unpack_labels(r["pred"]) == ei.y_test) for r in rows}
     # the size-matched control: a mean over 9 images lies further from any other mean than one
     # over 900, so the majority's training mean is drawn at the minority's size
     n_min = int((ei.y_train == mnr).sum())

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..claims import Claim, claim, ours_vs, vs
 from ..figures import Analysis, Figures, KeyFigure, Question, Record
-from ..heads import HeadRegime, fit_linear_head, head_bac
+from ..heads import HeadRegime, fit_linear_head, head_bac, pack_labels, unpack_labels
 from ..paper import BAL_BAC
 
 
@@ -28,7 +28,7 @@ def retrain_head(emb, seed: int, regime: HeadRegime = HeadRegime()) -> dict:
     the bootstrap)."""
     W, b = fit_linear_head(emb.fe_full, emb.y_full, emb.num_classes, seed=seed, regime=regime)
     pred = (np.asarray(emb.fe_test) @ W.T + b).argmax(1)
-    return {"bac": head_bac(W, b, emb.fe_test, emb.y_test, emb.num_classes), "pred": pred.tolist()}
+    return {"bac": head_bac(W, b, emb.fe_test, emb.y_test, emb.num_classes), "pred": pack_labels(pred)}
 
 
 RETRAIN = Analysis("retrain", "imbalanced", lambda emb, seed, regime=HeadRegime(), **_: retrain_head(emb, seed, regime),
@@ -41,7 +41,7 @@ def compute(rec: Record) -> RQ1:
     head = rec.analyses["retrain"]
     boot = {"bal_bac": rs.test_bal.bac(eb.pred_test == eb.y_test),
             "bac": rs.test_imb.bac(ei.pred_test == ei.y_test),
-            "retrain_bac": rs.test_imb.bac(np.asarray(head["pred"]) == ei.y_test)}
+            "retrain_bac": rs.test_imb.bac(unpack_labels(head["pred"]) == ei.y_test)}
     return RQ1(bal_bac=100 * rec.metrics["balanced"]["test_bac"], bac=100 * rec.metrics["imbalanced"]["test_bac"],
                retrain_bac=100 * head["bac"], boot=boot)
 

@@ -227,9 +227,10 @@ def own_rule(config: RunConfig) -> str:
 class AtEpoch(Run):
     """A run at the epoch another model-selection rule picks: its weights (model-<rule>.pt, checked
     against the sha256 recorded at training), its embeddings (embeddings-<rule>.npz, extracted as
-    training ends, again where missing or stale, and stamped in embeddings-<rule>.json), its derived analyses (derived/<rule>/), and its
-    metrics: the run's, with the model's digest and the accuracies of that epoch's own predictions
-    (clean training images and the test set, from its embeddings)."""
+    training ends, again where missing or stale, and stamped in embeddings-<rule>.json), its
+    derived analyses (derived/<rule>/), and its metrics: the run's, with the model's digest and the
+    accuracies of that epoch's own predictions (clean training images and the test set, from its
+    embeddings)."""
 
     def __init__(self, run: Run, selection: str, info: dict):
         super().__init__(run.folder, run.config, run._data_root)

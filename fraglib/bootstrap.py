@@ -188,9 +188,13 @@ def sharing_draws(resamples):
     if isinstance(resamples, Resample):
         return resamples.sharing_draws()
     if isinstance(resamples, SimpleNamespace):
-        fresh: dict = {}
-        return SimpleNamespace(**{k: (fresh.setdefault(id(v), v.sharing_draws()) if isinstance(v, Resample) else v)
-                                  for k, v in vars(resamples).items()})
+        copies: dict = {}   # one copy of each Resample, however many names it has
+
+        def fresh(v):
+            if isinstance(v, Resample) and id(v) not in copies:
+                copies[id(v)] = v.sharing_draws()
+            return copies.get(id(v), v)
+        return SimpleNamespace(**{k: fresh(v) for k, v in vars(resamples).items()})
     return resamples
 
 

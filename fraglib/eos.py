@@ -154,16 +154,16 @@ def grid(fe_train, y_train, fe_val, y_val, fe_test, y_test, num_classes: int, in
     phase-1 head `init` fine-tuned, and a fresh one): one row per point with its validation and
     test BAC. Per sampler and head the point with the best validation BAC is `chosen` (ties: the
     fixed schedule where it is among them, else the least training, lr then epochs) and carries
-    its test predictions (for the bootstrap, `heads.pack_labels`). Each sampler re-balances once (the same draw as
-    `compare`'s), so the grid's rows at a fixed schedule are `compare`'s."""
+    its test predictions (for the bootstrap, `heads.pack_labels`). Each sampler re-balances once
+    (the same draw as `compare`'s), so the grid's rows at a fixed schedule are `compare`'s."""
     if not len(y_val):
         raise ValueError("phase 3's grid is chosen on a validation split; this run has none (the paper's protocol)")
+    regimes = [HeadRegime(epochs=epochs, lr=lr) for lr in GRID_LR for epochs in GRID_EPOCHS]
     rows = []
     for name in samplers:
         fe_b, y_b = resample(name, fe_train, y_train, num_classes, seed, k, neighbourhood)
         for head, fixed in PHASE3.items():
             start = init if head == "fine-tuned" else None
-            regimes = [HeadRegime(epochs=epochs, lr=lr) for lr in GRID_LR for epochs in GRID_EPOCHS]
             others = [r for r in regimes if r != fixed]       # fitted side by side; the fixed one alone, as
             heads = dict(zip(others, fit_linear_heads(fe_b, y_b, num_classes, seed, others, start)))   # `compare`
             heads[fixed] = fit_linear_head(fe_b, y_b, num_classes, seed=seed, regime=fixed, init=start)

@@ -227,16 +227,21 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def file_stamp(path: Path) -> tuple:
+    """What tells one version of a file from another within a process: its path, inode, size and
+    modification time (every write here is an atomic rename: a new inode; a truncation or an edit
+    changes the size or the time). OSError when it is missing."""
+    st = os.stat(path)
+    return str(path), st.st_ino, st.st_size, st.st_mtime_ns
+
+
 _HASHED: dict = {}
 
 
 def sha256_once(path: Path) -> str:
-    """`sha256` of a file, hashed once per process while it stays the same file (its inode, size
-    and modification time): a file replaced since (every write here is an atomic rename: a new
-    inode), truncated or edited is hashed again. For checks repeated within one command (a run's
-    embeddings, verified before each of its analyses)."""
-    st = os.stat(path)
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    """`sha256` of a file, hashed once per process while it stays the same file (`file_stamp`). For
+    checks repeated within one command (a run's embeddings, verified before each of its analyses)."""
+    key = file_stamp(path)
     if key not in _HASHED:
         _HASHED[key] = sha256(path)
     return _HASHED[key]

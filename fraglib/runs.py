@@ -52,7 +52,7 @@ from .data import RunData, make_run_data
 from .embed import Embeddings, extract
 from . import recovery
 from .multiverse import SELECTION
-from .fileio import Damaged, atomic_torch_save, clean_temporaries, read_json, sha256_once, write_json
+from .fileio import Damaged, atomic_torch_save, clean_temporaries, file_stamp, read_json, sha256_once, write_json
 from .provenance import source_digest
 from .device import pick_device
 from .train import evaluate, network_fingerprint, new_model, scores, train
@@ -129,11 +129,9 @@ class Run:
     @property
     def metrics(self) -> dict:
         """metrics.json, verified (a damaged one is an error: `RunStore.get` repairs it); read and
-        verified once while it stays the same file (its inode, size and modification time: every
-        write is an atomic rename), a copy handed out each time."""
+        verified once while it stays the same file (`fileio.file_stamp`), a copy handed out each time."""
         path = self.folder / "metrics.json"
-        st = path.stat()
-        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        stamp = file_stamp(path)
         if self.__dict__.get("_metrics_stamp") != stamp:
             self._metrics, self._metrics_stamp = read_json(path), stamp
         return dict(self._metrics)
@@ -216,6 +214,11 @@ def extract_stamped(model, data: RunData, npz: Path, stamp: Path, model_sha256: 
     return digest
 
 
+def rule_embeddings(folder: Path, rule: str) -> tuple[Path, Path]:
+    """The embeddings of a run's epoch under another selection rule, and their stamp."""
+    return folder / f"embeddings-{rule}.npz", folder / f"embeddings-{rule}.json"
+
+
 SELECTION_RULES = SELECTION.values   # the model-selection rules (the multiverse's `selection`), the default first
 
 
@@ -273,10 +276,10 @@ class AtEpoch(Run):
         return self._info["model_sha256"]
 
     def embeddings_file(self) -> Path:
-        return self.folder / f"embeddings-{self._rule}.npz"
+        return rule_embeddings(self.folder, self._rule)[0]
 
     def _stamp(self) -> Path:
-        return self.folder / f"embeddings-{self._rule}.json"
+        return rule_embeddings(self.folder, self._rule)[1]
 
     def _embeddings_ok(self) -> bool:
         path, stamp = self.embeddings_file(), self._stamp()
@@ -432,12 +435,11 @@ def _embed_and_score(config: RunConfig, data: RunData, result, summary: dict, fo
     without a second pass over the training and test sets. Returns those figures and the
     embeddings' stamp, for metrics.json."""
     for rule, (_, state) in result.alternatives.items():
-        info = summary["selections"][rule]
-        if state is not None and info["model_sha256"] is not None:
+        if state is not None:   # an epoch of its own (`_selections` saved its weights)
             net = new_model(config, data)
             net.load_state_dict(state)
-            extract_stamped(net, data, folder / f"embeddings-{rule}.npz", folder / f"embeddings-{rule}.json",
-                            info["model_sha256"], device)
+            extract_stamped(net, data, *rule_embeddings(folder, rule), summary["selections"][rule]["model_sha256"],
+                            device)
     npz = folder / "embeddings.npz"
     digest = extract_stamped(model, data, npz, folder / "embeddings.json", summary["model_sha256"], device)
     e, C = Embeddings.load(npz), data.num_classes

@@ -72,6 +72,19 @@ SPECS = {
 FULL_PER_CLASS = {"fashion-mnist": 6000, "cifar10": 5000}   # training images per class in the source
 
 
+def uses_cosine_head(loss: str) -> bool:
+    """LDAM-DRW's network ends in a cosine head (its scale times the cosine of fe and W); the others'
+    in a linear one."""
+    return loss == "ldam-drw"
+
+
+def network_args(config: "RunConfig") -> tuple:
+    """What builds a config's network (`models.build_model`): model, input channels, classes,
+    whether its head is a cosine head, and that head's scale."""
+    spec = SPECS[config.dataset]
+    return config.model, spec.channels, len(spec.classes), uses_cosine_head(config.loss), config.ldam_scale
+
+
 def source_per_class(dataset: str) -> int:
     """Training images per class before any imbalance: the drawn count, or the source's own."""
     return SPECS[dataset].train_per_class or FULL_PER_CLASS[dataset]

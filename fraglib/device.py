@@ -12,8 +12,14 @@ suite can run as if on the other kind of CPU (`.ci/run` does, for the tests mark
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import sys
+import tempfile
 from contextlib import nullcontext
+from functools import cache
+from pathlib import Path
 
 CPU_BF16_ENV = "FRAGLIB_CPU_BF16"
 CPU_BF16_CHOICES = {"native": True, "emulated": False}
@@ -63,14 +69,102 @@ def _cpu_bf16() -> bool:
         if forced not in CPU_BF16_CHOICES:
             raise ValueError(f"Unknown {CPU_BF16_ENV} {forced!r}; valid choices: {', '.join(CPU_BF16_CHOICES)}")
         return CPU_BF16_CHOICES[forced]
+    return remembered(lambda: _cpu_identity() and f"cpu-bf16 {_cpu_identity()}", _oneDNN_bf16)
+
+
+def _oneDNN_bf16() -> bool:
     import torch
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+@cache
+def _cpu_identity() -> str | None:
+    """The CPU's model, flags and machine, and torch's version (what oneDNN's answer follows), as
+    a digest; None where /proc/cpuinfo cannot be read (not Linux)."""
+    import platform
+    from importlib import metadata
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [line for line in f if line.startswith(("model name", "flags", "Features", "CPU part"))]
+        version = metadata.version("torch")
+    except (OSError, metadata.PackageNotFoundError):
+        return None
+    text = "".join(sorted(set(lines))) + platform.machine() + version
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# -- answers that need torch, kept so that a process with nothing to train never imports it -------
+def cache_folder() -> Path:
+    """fraglib's cache of facts about this machine's code and CPU: $FRAGLIB_CACHE, else
+    $XDG_CACHE_HOME/fraglib, else ~/.cache/fraglib."""
+    env = os.environ.get("FRAGLIB_CACHE")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fraglib"
+
+
+def remembered(key, compute, file: str = "machine.json"):
+    """`compute()`, kept under `key` in a JSON file of the cache folder: read from there by a
+    process that has not imported torch (2.5-4 s on a 2-core CPU; a build whose runs are all stored
+    needs nothing else of it). A process that has imported torch computes the answer itself and
+    writes nothing (a test may have changed what it computes). The file is replaced atomically
+    (a half-written file is never read); a damaged one is ignored and written again. `key` may be
+    a function that makes it (called only where the file is read); a key of None (nothing
+    identifies the answer): computed each time."""
+    if "torch" in sys.modules:
+        return compute()
+    key = key() if callable(key) else key
+    if key is None:
+        return compute()
+    path = cache_folder() / file
+    if (path, key) in _MEMO:
+        return _MEMO[path, key]
+    known = _read_cache(path)
+    if key in known:
+        _MEMO[path, key] = known[key]
+        return known[key]
+    value = _MEMO[path, key] = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w") as f:
+            json.dump({**_read_cache(path), key: value}, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except OSError:
+        pass   # a read-only cache folder: computed again next time
+    return value
+
+
+_MEMO: dict = {}   # (file, key) -> value, once read in this process
+
+
+def _read_cache(path: Path) -> dict:
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _gpu_driver() -> bool:
+    """Whether a GPU driver is present (NVIDIA's device nodes, or ROCm's): without one, torch sees no
+    GPU, and the default device is the CPU without asking torch."""
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd"))
+
+
+def device_kind(device: str | None = None) -> str:
+    """`pick_device(device).type`, without torch where it is known: "cpu" asked for, or nothing asked
+    for on a machine without a GPU driver."""
+    device = device or os.environ.get("FRAGLIB_DEVICE")
+    if device == "cpu" or (not device and not _gpu_driver()):
+        return "cpu"
+    return pick_device(device).type
 
 
 def native_bf16(device: str | None = None) -> bool:
     """Whether `device` (default: `pick_device`'s) runs bf16 natively: a CUDA GPU with bf16
     units (Ampere and later), or a CPU for which `_cpu_bf16` says so."""
-    kind = pick_device(device).type
+    kind = device_kind(device)
     if kind == "cuda":
         return _cuda_bf16()
     return kind == "cpu" and _cpu_bf16()

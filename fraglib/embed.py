@@ -15,12 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-import torch
 
 from .fileio import atomic_savez, sha256
-from .models import CosineHead
-from .device import pick_device
-from .train import predict
 
 
 @dataclass
@@ -60,12 +56,22 @@ class Embeddings:
         return cls(**{f.name: arrays[f.name] for f in fields(cls)})
 
 
-@torch.no_grad()
 def extract(model, data, path, device=None) -> str:
     """Write embeddings.npz atomically (fp32 inference); return its sha256. The training and
     validation sets are subsets of the full balanced set (`RunData.train_index`, `val_index`):
     their rows are read from the full set's pass (the same values: an image's fe does not depend
-    on its batch, checked on the CPU in tests/test_embed.py) rather than computed twice."""
+    on its batch, checked on the CPU in tests/test_embed.py) rather than computed twice. (torch and
+    the network's modules are imported here, not above: reading stored embeddings needs neither.)"""
+    import torch
+    with torch.no_grad():
+        return _extract(model, data, path, device)
+
+
+def _extract(model, data, path, device) -> str:
+    import torch
+    from .device import pick_device
+    from .models import CosineHead
+    from .infer import predict
     device = pick_device(device)
     model = model.to(device).eval()
     full = predict(model, data.x_full, data.spec, device, precision="fp32", features=True)

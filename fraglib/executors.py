@@ -51,11 +51,11 @@ def local_workers(configs: list[RunConfig], workers: int, device: str | None) ->
     """(processes, torch threads each, GPU ids to pin them to or None): on the CPU, `workers`
     processes whose threads add up to the cores (more threads than cores thrash: two 2-thread
     processes on 2 cores ran 5x slower); with GPUs, every visible GPU, several runs on each."""
-    from .device import pick_device
-    dev = pick_device(device)
-    if dev.type != "cuda":
+    from .device import device_kind, pick_device
+    if device_kind(device) != "cuda":
         return workers, max(1, cores() // workers), None
     import torch
+    dev = pick_device(device)
     gpus = [dev.index] if dev.index is not None else list(range(torch.cuda.device_count()))
     per = min(runs_per_gpu(c) for c in configs) if configs else 1
     slots = [g for g in gpus for _ in range(per)]
@@ -68,7 +68,6 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
     config digest to names), the longest first: in local worker processes (on the CPU, or placed
     on the visible GPUs), or as one Slurm job array (`executor="slurm"`, `cluster.py`)."""
     from .config import SPECS, imbalance_counts
-    from .data import load_source
     analyses = analyses or {}
     unique = list({c.digest(): c for c in configs}.values())
     missing = [c for c in unique if not store.is_complete(c)]
@@ -78,6 +77,7 @@ def train_all(configs: list[RunConfig], store: RunStore, workers: int, device: s
             train_on_slurm(missing, store, analyses, slurm)
         missing = []
     for dataset in sorted({c.dataset for c in missing}):  # prepare each dataset once, up front
+        from .data import load_source
         load_source(dataset, True, store.data_root)
         load_source(dataset, False, store.data_root)
 

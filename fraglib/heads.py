@@ -7,11 +7,9 @@ Minibatch SGD with a cosine learning-rate decay; deterministic for a seed on the
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .measures import balanced_accuracy
 
@@ -54,6 +52,7 @@ def fit_linear_heads(fe, y, num_classes: int, seed: int = 0, regimes=(HeadRegime
         raise ValueError("heads fitted together share batch size, momentum and weight decay")
     fe = np.ascontiguousarray(fe, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)
+    import torch  # its generator's draws (the heads torch.optim fitted); imported only where a head is fitted
     gen = torch.Generator().manual_seed(seed)
     n, H = fe.shape
     if init is None:

@@ -98,14 +98,28 @@ def publish(page: Path, folder: Path) -> str:
 
 
 def read(path: Path) -> list[dict]:
-    """A ledger's rows from a file (.json or .csv) or a book folder (its claims-ledger.json)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / JSON
+    """A ledger's rows from a file (.json or .csv) or a folder (`ledger_file`)."""
+    path = ledger_file(Path(path))
     if path.suffix == ".csv":
         import pandas as pd
         return json.loads(pd.read_csv(path, dtype=str, keep_default_na=False).to_json(orient="records"))
     return json.loads(path.read_text())
+
+
+def ledger_file(path: Path) -> Path:
+    """The ledger a path names: a file itself; in a folder, its claims-ledger.json, else the one
+    ledger of a book built there (a checkout, a `--root` folder, or its book/: book/runs/<profile>/);
+    where it holds books of several profiles, a ValueError naming them (one line from the CLI)."""
+    if not path.is_dir() or (path / JSON).exists():
+        return path / JSON if path.is_dir() else path
+    found = sorted({*path.glob(f"runs/*/{JSON}"), *path.glob(f"book/runs/*/{JSON}")})
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ValueError(f"{path} holds no claims ledger ({JSON}, or a book's book/runs/<profile>/{JSON}): give a "
+                       f"ledger file or a folder a book was built in")
+    raise ValueError(f"{path} holds the ledgers of {len(found)} books: give one of "
+                   + ", ".join(str(f.parent) for f in found))
 
 
 KEY_FIELDS = ("question", "configuration", "claim")

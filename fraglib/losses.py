@@ -84,7 +84,3 @@ def build_loss(config: RunConfig, counts) -> nn.Module:
         return LDAMDRW(counts, config.ldam_max_margin, config.ldam_scale, config.drw_beta,
                        config.regime.drw_start_epoch)
     return CDT(counts, config.cdt_gamma)
-
-
-def uses_cosine_head(loss: str) -> bool:
-    return loss == "ldam-drw"

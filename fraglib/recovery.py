@@ -13,14 +13,15 @@ import json
 import os
 import time
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import RunConfig
-from .data import RunData, make_run_data
 from .fileio import Damaged, read_json, sha256, write_json
-from .train import evaluate, network_fingerprint, new_model
+from .netid import network_fingerprint
+
+if TYPE_CHECKING:
+    from .data import RunData
 
 
 def read_record(path: Path) -> dict | None:
@@ -99,6 +100,8 @@ def repair(folder: Path, config: RunConfig, data_root, device, say) -> str | Non
             return set_aside(folder, "metrics.json is damaged, and history.json names another version of "
                              "the network (or none): nothing can check that model.pt fits today's "
                              "network", "unchecked")
+        from .data import make_run_data
+        from .train import evaluate
         data = make_run_data(config, data_root)
         net = stored_net(folder, config, data)
         rebuilt = {**history["summary"], **evaluate(net, data, device), "history": history["epochs"]}
@@ -122,6 +125,8 @@ def check_network(folder: Path, config: RunConfig, data_root, device, say, keep_
     if metrics.get("network") == today:
         return None
     aside = (lambda why: set_aside(folder, why, "other-network")) if keep_aside else (lambda why: why)
+    from .data import make_run_data
+    from .train import evaluate
     data = make_run_data(config, data_root)
     try:
         net = stored_net(folder, config, data)
@@ -213,6 +218,8 @@ NETWORK_TOLERANCE = 0.002
 def stored_net(folder: Path, config: RunConfig, data: RunData):
     """model.pt's weights in today's network for `config`, on the CPU (RuntimeError when they do
     not fit it); whoever calls it has checked model.pt against its records."""
+    import torch
+    from .train import new_model
     net = new_model(config, data)
     net.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
     return net

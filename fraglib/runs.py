@@ -43,19 +43,24 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-import torch
+from typing import TYPE_CHECKING
+
 from filelock import FileLock, Timeout
 
 from . import __version__
 from .config import RunConfig
-from .data import RunData, make_run_data
 from .embed import Embeddings, extract
 from . import recovery
 from .multiverse import SELECTION
 from .fileio import Damaged, atomic_torch_save, clean_temporaries, file_stamp, read_json, sha256_once, write_json
+from .netid import network_fingerprint
 from .provenance import source_digest
-from .device import pick_device
-from .train import evaluate, network_fingerprint, new_model, scores, train
+
+if TYPE_CHECKING:
+    from .data import RunData
+# torch, the data and the training code are imported where a run is trained, evaluated or has its
+# embeddings extracted, not above: a book whose runs and analyses are all stored reads them without
+# torch (2.5-4 s of every command and page kernel; `netid`)
 
 NETWORK_TAG = ".net-"   # a run folder's name: <config key>.net-<the network's fingerprint>
 NETWORK_CHARS = 12
@@ -143,6 +148,7 @@ class Run:
 
     @cached_property
     def data(self) -> RunData:
+        from .data import make_run_data
         return make_run_data(self.config, self._data_root)
 
     def model(self, device=None):
@@ -150,6 +156,7 @@ class Run:
         if recovery.file_sha(path) != self.metrics["model_sha256"]:
             raise Damaged(path, "does not match the sha256 in metrics.json: ask the store for the run "
                                 "again (RunStore.get) to retrain it")
+        from .device import pick_device
         return recovery.stored_net(self.folder, self.config, self.data).to(pick_device(device)).eval()
 
     def _embeddings_ok(self) -> bool:
@@ -268,6 +275,9 @@ class AtEpoch(Run):
         if recovery.file_sha(path) != self._info["model_sha256"]:
             raise Damaged(path, f"does not match the sha256 recorded for the {self._rule} epoch: train the run again "
                                 f"to read it under that rule")
+        import torch
+        from .device import pick_device
+        from .train import new_model
         net = new_model(self.config, self.data)
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return net.to(pick_device(device)).eval()
@@ -384,6 +394,10 @@ class RunStore:
         if progress:
             resume = ", resuming from its checkpoint" if (folder / "checkpoint.pt").exists() else ""
             print(f"training {config.label()} ({why}{resume}) -> {folder}")
+        import torch
+        from .data import make_run_data
+        from .device import pick_device
+        from .train import new_model, train
         data = make_run_data(config, self.data_root)
         result = train(config, data, folder / "checkpoint.pt", device=device, progress=progress,
                        stop_after_epoch=stop_after_epoch)
@@ -434,6 +448,7 @@ def _embed_and_score(config: RunConfig, data: RunData, result, summary: dict, fo
     accuracies (`train.evaluate`'s figures) from its embeddings' logits: the same fp32 predictions,
     without a second pass over the training and test sets. Returns those figures and the
     embeddings' stamp, for metrics.json."""
+    from .train import evaluate, new_model, scores
     for rule, (_, state) in result.alternatives.items():
         if state is not None:   # an epoch of its own (`_selections` saved its weights)
             net = new_model(config, data)

@@ -17,36 +17,19 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import SPECS, RunConfig
+from .config import RunConfig, network_args, uses_cosine_head
 from .data import RunData, augment, normalize
 from .device import autocast, pick_device
 from .fileio import Damaged, load_verified, save_verified
+from .infer import predict
 from .procrustean import feature_mixing, mix, mix_strength
-from .losses import build_loss, uses_cosine_head
+from .losses import build_loss
 from .measures import balanced_accuracy, halves, per_class_accuracy
 from .models import Net, build_model, fingerprint
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-
-
-@torch.no_grad()
-def predict(model: Net, x: torch.Tensor, data_spec, device, precision="fp32", batch_size=1000,
-            features: bool = False):
-    """Logits (and fe when `features`) for uint8 images, in eval mode, as float32 CPU tensors."""
-    model.eval()
-    logits, fes = [], []
-    for i in range(0, len(x), batch_size):
-        xb = normalize(x[i:i + batch_size].to(device), data_spec).contiguous(
-            memory_format=torch.channels_last)
-        with autocast(device, precision):
-            fe = model.features(xb)
-            lg = model.head(fe)
-        logits.append(lg.float().cpu())
-        fes.append(fe.float().cpu())
-    out_logits = torch.cat(logits) if logits else torch.empty(0)
-    return (out_logits, torch.cat(fes)) if features else out_logits
 
 
 @dataclass
@@ -87,9 +70,7 @@ def new_model(config: RunConfig, data: RunData) -> Net:
 def network_fingerprint(config: RunConfig) -> str:
     """`models.fingerprint` of the network this config trains, as the code stands today (its
     structure: built without its Kaiming draws, nothing drawn from the global random generator)."""
-    spec = SPECS[config.dataset]
-    return _fingerprint(config.model, spec.channels, len(spec.classes), uses_cosine_head(config.loss),
-                        config.ldam_scale)
+    return _fingerprint(*network_args(config))
 
 
 @lru_cache(maxsize=None)
@@ -278,12 +259,12 @@ def _train(config: RunConfig, data: RunData, checkpoint, device, progress: bool,
         loop_seconds = time.perf_counter() - t0
         clean = (clean_class_sums(model, loss_fn, data, x_train, y_train, epoch, device, reg.precision)
                  if config.clean_history else None)
-        pred = predict(model, x_sel, data.spec, device, reg.precision).argmax(1).numpy()
+        pred = predict(model, x_sel, data.spec, device, reg.precision, batch_size=1000).argmax(1).numpy()
         sel_bac = balanced_accuracy(y_sel.numpy(), pred, data.num_classes)
         in_window = epoch >= reg.select_from_epoch
         test_bac = None
         if in_window and config.selection == "val":   # the paper's protocol, beside ours: the selection gap
-            pred_t = predict(model, data.x_test, data.spec, device, reg.precision).argmax(1).numpy()
+            pred_t = predict(model, data.x_test, data.spec, device, reg.precision, batch_size=1000).argmax(1).numpy()
             test_bac = balanced_accuracy(data.y_test.numpy(), pred_t, data.num_classes)
         seconds = time.perf_counter() - t0
         state.seconds += seconds

@@ -2,6 +2,7 @@
 test command installs it); the online datasets are exercised on small files made here."""
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -9,6 +10,13 @@ import pytest
 from fraglib.runs import RunStore
 
 from .helpers import tiny
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_cache(tmp_path_factory):
+    """The tests' own fraglib cache (`device.cache_folder`: network fingerprints, the CPU's bf16),
+    inherited by every process they start: the user's is neither read nor written."""
+    os.environ["FRAGLIB_CACHE"] = str(tmp_path_factory.mktemp("fraglib-cache"))
 
 
 @pytest.fixture(scope="session")

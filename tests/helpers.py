@@ -18,8 +18,8 @@ def no_training(monkeypatch) -> None:
     """Make any training in the run store fail the test (what must be recovered, not retrained)."""
     import pytest
 
-    import fraglib.runs
-    monkeypatch.setattr(fraglib.runs, "train", lambda *a, **k: pytest.fail("trained again"))
+    import fraglib.train   # the run store imports train() where it trains
+    monkeypatch.setattr(fraglib.train, "train", lambda *a, **k: pytest.fail("trained again"))
 
 
 def fake_run(fe, y, W, b=None, W_eff=None, fe_eff=None, fe_test=None, y_test=None, test_bac=0.5,

@@ -15,7 +15,9 @@ FLOORS = [
     {"config", "verdicts", "ledger"},                         # what a run is; the verdict kinds and rules; the ledger's files
     {"multiverse"},                                           # the analysis choices the paper left open
     {"data", "models", "losses", "procrustean", "heads"},     # the training wing's parts
+    {"infer"},                                                # a network's outputs (evaluations, embeddings)
     {"train", "eos"},
+    {"netid"},                                                # a network's fingerprint, without torch where known
     {"embed", "recovery"},                                   # what a run folder still vouches for
     {"runs"},                                                 # the run store
     {"figures"},                                              # what a question module is made of

@@ -59,3 +59,13 @@ def test_a_build_keeps_the_previous_ledger_and_the_diff_names_what_moved(tmp_pat
     assert "1 rows changed, 1 added, 0 removed" in out
     assert main(["diff", str(tmp_path), str(tmp_path / ledger.CSV)]) == 0
     assert "the two ledgers agree" in capsys.readouterr().out
+    # a book's root folder (what --root names) finds its one profile's ledger; two profiles: a choice to make
+    books = tmp_path / "root" / "book" / "runs"
+    (books / "quick").mkdir(parents=True)
+    (books / "quick" / ledger.JSON).write_text((tmp_path / ledger.JSON).read_text())
+    assert main(["diff", str(tmp_path / "root"), str(tmp_path)]) == 0
+    (books / "paper").mkdir()
+    (books / "paper" / ledger.JSON).write_text("[]")
+    assert main(["diff", str(tmp_path / "root"), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "holds the ledgers of 2 books: give one of" in err and "runs/paper" in err and "runs/quick" in err

@@ -41,3 +41,33 @@ def test_the_network_fingerprint_sees_code_and_structure_not_comments():
     small.extractor.body[0].stride = (1, 1)                                          # same shapes
     assert fingerprint(small) != fingerprint(build_model("smallnet", 1, 10))
     assert fingerprint(build_model("smallnet", 1, 10, cosine_head=True)) != fingerprint(build_model("smallnet", 1, 10))
+
+
+def test_a_network_fingerprint_is_read_without_torch_once_known(tmp_path):
+    """Probe: the book's command and every page kernel imported torch (2.5-4 s each on a 2-core CPU)
+    only to name the run folders by their network's fingerprint, with every run stored. Now a
+    process without torch reads it from the cache (`netid`), keyed by the network's arguments, the
+    code of models.py and torch's version; the first such process computes it, a damaged cache is
+    computed again, and the value is always the one computed from the network."""
+    import os
+    import subprocess
+    import sys
+
+    from fraglib.train import network_fingerprint
+
+    from .helpers import REPO, tiny
+    probe = ("import sys; from fraglib.netid import network_fingerprint; from fraglib.config import RunConfig; "
+             "c = RunConfig.make('fashion-mnist', 'ldam-drw', 100, profile='tiny'); "
+             "print(network_fingerprint(c), 'torch' in sys.modules)")
+    env = {**os.environ, "FRAGLIB_CACHE": str(tmp_path)}
+
+    def ask() -> list[str]:
+        return subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                              check=True).stdout.split()
+
+    truth = network_fingerprint(tiny("ldam-drw"))
+    assert ask() == [truth, "True"] and (tmp_path / "network-fingerprints.json").exists()   # computed, kept
+    assert ask() == [truth, "False"]                                                       # read: no torch
+    (tmp_path / "network-fingerprints.json").write_text('{"half-written')
+    assert ask() == [truth, "True"]                                                        # damaged: computed
+    assert ask() == [truth, "False"]

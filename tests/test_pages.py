@@ -59,6 +59,26 @@ def test_a_whole_float_seed_runs_the_page(tmp_path, shared_store, monkeypatch):
 
 
 @pytest.mark.slow
+def test_a_page_whose_runs_and_analyses_are_stored_never_imports_torch(tmp_path, shared_store, monkeypatch):
+    """Probe: each page kernel imported torch (2.5-4 s of a rebuild on a 2-core CPU) although every
+    run and analysis it read was stored. Now torch is imported only where a network runs: a page
+    computed once (the first kernel trains and analyses what is missing) reads everything again
+    without it."""
+    monkeypatch.setenv("FRAGLIB_RUNS", str(shared_store.root))
+    monkeypatch.setenv("FRAGLIB_CACHE", str(tmp_path / "cache"))
+    nb, error = _page(tmp_path, profile="tiny")
+    assert error is None
+    import jupytext
+    cells = [c.source + ("\nprofile = 'tiny'" if "parameters" in c.metadata.get("tags", []) else "")
+             for c in jupytext.read(REPO / "notebooks" / "rq3_top_k.py").cells if c.cell_type == "code"]
+    page = tmp_path / "page.py"                                      # the page's code cells, as its kernel runs them
+    page.write_text("\n".join(cells) + "\nimport sys\nprint('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, str(page)], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "False", done.stdout[-3000:]
+
+
+@pytest.mark.slow
 def test_ctrl_c_stops_the_book_within_seconds_and_the_next_build_resumes(tmp_path, shared_store):
     """Probe: interrupted 2 s into the first page, the build went on through all 34 pages and
     exited 94 s later (the kernels run in sessions of their own, which SIGINT never reaches)."""

@@ -83,16 +83,19 @@ def compute(rec: Record, fp_grouping: str = "prediction") -> RQ7:
 
     def figures_of(tr, tp_m, fp_m):
         (mu_tr, fe_tr, ce_tr), (mu_tp, fe_tp, ce_tp), (mu_fp, fe_fp, ce_fp) = split(tr), split(tp_m), split(fp_m)
+        fe_set, ce_set = M.member_top_set(fe_tr), M.member_top_set(ce_tr)    # training's, made once
         return {"frob_tp": M.frobenius_to(mu_tr, mu_tp, kept), "frob_fp": M.frobenius_to(mu_tr, mu_fp, kept),
-                "fe_tp": M.top_member_overlap(fe_tr, fe_tp, kept), "fe_fp": M.top_member_overlap(fe_tr, fe_fp, kept),
-                "ce_tp": M.top_member_overlap(ce_tr, ce_tp, kept), "ce_fp": M.top_member_overlap(ce_tr, ce_fp, kept),
+                "fe_tp": M.top_member_overlap(fe_tr, fe_tp, kept, train_set=fe_set),
+                "fe_fp": M.top_member_overlap(fe_tr, fe_fp, kept, train_set=fe_set),
+                "ce_tp": M.top_member_overlap(ce_tr, ce_tp, kept, train_set=ce_set),
+                "ce_fp": M.top_member_overlap(ce_tr, ce_fp, kept, train_set=ce_set),
                 "mag_tp": M.top_magnitude_ratio(mu_tr, mu_tp, kept), "mag_fp": M.top_magnitude_ratio(mu_tr, mu_fp, kept)}
 
     tr = M.class_means(train_values, e.y_train, C)
     tp_means, fp_means = (M.class_means(test_values[g >= 0], g[g >= 0], C) for g in (tp, fp))
     obs = figures_of(tr, tp_means, fp_means)
     boot_f = figures_of(rs.train_imb.means(train_values, key="rq7_train"),
-                        rs.test_imb.means(test_values, groups=tp, num_groups=C),
+                        rs.test_imb.means(test_values, groups=tp, num_groups=C, key="rq7_tp"),  # either grouping's
                         rs.test_imb.means(test_values, groups=fp, num_groups=C))
     matched = split(matched_means(test_values, tp, n_fp, rs.B, rec.seed))     # TP at each class's FP size
     mu_tr, fe_tr, ce_tr = split(tr)

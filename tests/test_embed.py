@@ -114,6 +114,21 @@ def test_embeddings_are_extracted_again_once_the_code_that_extracts_them_changes
     assert calls == [1] and run.metrics["embeddings_code"] == "edited"
 
 
+def test_the_embeddings_follow_the_inference_code_not_the_training_loop_or_the_measures():
+    """Probe: an edit to measures.py (a measure of the analyses) re-extracted every run's embeddings
+    (7 min on the quick book): the embeddings' code digest walked embed -> train -> measures, losses,
+    procrustean. The inference pass is its own module (infer.py), and the walk stops there."""
+    from fraglib.provenance import module_path, package_imports
+    seen, todo = set(), ["embed"]
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(i for i in package_imports(module_path(m)) if module_path(i).exists())
+    assert {"embed", "infer", "models", "data"} <= seen
+    assert not seen & {"train", "measures", "losses", "procrustean", "heads", "runs", "recovery"}, sorted(seen)
+
+
 def test_a_cached_analysis_follows_the_embeddings_it_was_computed_from(done, monkeypatch):
     """Probe: an edit to embed.py re-extracted embeddings.npz (their fe changed) but kept
     derived/retrain.json, and the book showed RQ1's re-trained BAC computed on the old fe. A

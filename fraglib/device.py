@@ -82,15 +82,20 @@ def _cpu_identity() -> str | None:
     """The CPU's model, flags and machine, and torch's version (what oneDNN's answer follows), as
     a digest; None where /proc/cpuinfo cannot be read (not Linux)."""
     import platform
-    from importlib import metadata
     try:
         with open("/proc/cpuinfo") as f:
             lines = [line for line in f if line.startswith(("model name", "flags", "Features", "CPU part"))]
-        version = metadata.version("torch")
-    except (OSError, metadata.PackageNotFoundError):
+    except OSError:
         return None
-    text = "".join(sorted(set(lines))) + platform.machine() + version
+    text = "".join(sorted(set(lines))) + platform.machine() + torch_version()
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@cache
+def torch_version() -> str:
+    """torch's installed version, read without importing it."""
+    from importlib import metadata
+    return metadata.version("torch")
 
 
 # -- answers that need torch, kept so that a process with nothing to train never imports it -------
@@ -127,11 +132,17 @@ def remembered(key, compute, file: str = "machine.json"):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return value   # a read-only cache folder: computed again next time
+    try:   # (fileio.atomic_path's way, written out: this floor imports no fraglib module)
         with os.fdopen(fd, "w") as f:
             json.dump({**_read_cache(path), key: value}, f, indent=1, sort_keys=True)
         os.replace(tmp, path)
     except OSError:
-        pass   # a read-only cache folder: computed again next time
+        pass
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)   # not left behind where the write or the rename failed
     return value
 
 

@@ -12,11 +12,9 @@ imported torch already (it trains, or a test changed the network) computes it it
 from __future__ import annotations
 
 import json
-from functools import cache
-from importlib import metadata
 
 from .config import RunConfig, network_args
-from .device import remembered
+from .device import remembered, torch_version
 from .provenance import source_digest
 
 
@@ -25,10 +23,5 @@ def network_fingerprint(config: RunConfig) -> str:
     def compute() -> str:
         from . import train
         return train.network_fingerprint(config)
-    return remembered(lambda: json.dumps([*network_args(config), source_digest("models"), _torch_version()]),
+    return remembered(lambda: json.dumps([*network_args(config), source_digest("models"), torch_version()]),
                       compute, "network-fingerprints.json")
-
-
-@cache
-def _torch_version() -> str:
-    return metadata.version("torch")

@@ -215,13 +215,14 @@ SUMMARY = ("best_epoch", "best_val_bac", "best_test_bac", "selection", "train_se
 NETWORK_TOLERANCE = 0.002
 
 
-def stored_net(folder: Path, config: RunConfig, data: RunData):
-    """model.pt's weights in today's network for `config`, on the CPU (RuntimeError when they do
-    not fit it); whoever calls it has checked model.pt against its records."""
+def stored_net(folder: Path, config: RunConfig, data: RunData, name: str = "model.pt"):
+    """The weights in `name` (model.pt, or another selection rule's model-<rule>.pt) in today's
+    network for `config`, on the CPU (RuntimeError when they do not fit it); whoever calls it has
+    checked the file against its records."""
     import torch
     from .train import new_model
     net = new_model(config, data)
-    net.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+    net.load_state_dict(torch.load(folder / name, map_location="cpu", weights_only=True))
     return net
 
 

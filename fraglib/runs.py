@@ -275,12 +275,8 @@ class AtEpoch(Run):
         if recovery.file_sha(path) != self._info["model_sha256"]:
             raise Damaged(path, f"does not match the sha256 recorded for the {self._rule} epoch: train the run again "
                                 f"to read it under that rule")
-        import torch
         from .device import pick_device
-        from .train import new_model
-        net = new_model(self.config, self.data)
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return net.to(pick_device(device)).eval()
+        return recovery.stored_net(self.folder, self.config, self.data, self._info["model"]).to(pick_device(device)).eval()
 
     def model_sha256(self) -> str:
         return self._info["model_sha256"]

@@ -123,6 +123,13 @@ class Resample:
             self._cache[key] = m
         return m
 
+    def cached(self, key: str, make):
+        """`make()`, computed once for these resamples' network (the cache `means` keeps): what
+        several specifications of one study share (RQ7's true positives under either FP grouping)."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
     def bac(self, correct) -> np.ndarray:
         """(B,) balanced accuracy in % from a per-instance 0/1 correctness (labels = classes)."""
         return 100 * np.nanmean(self.means(np.asarray(correct, np.float32)), axis=1)

@@ -254,13 +254,13 @@ def frobenius_to(mu_train, mu_group, kept) -> np.ndarray:
     return np.sqrt(np.nansum(diff, axis=(-2, -1)))
 
 
-def top_member_overlap(train_share, group_share, kept, n: int = 10, train_set=None) -> np.ndarray:
+def top_member_overlap(train_share, group_share, kept, n: int = 10, train_set=None, group_set=None) -> np.ndarray:
     """(..., C): the identity overlap of each kept class's n most frequent top-K features in
     training and in a test group (from member shares (..., C, H): the share of a class's images
     holding each feature in its top-K set); nan for classes not kept or absent from the group.
-    `train_set`: training's sets where already made (`member_top_set(train_share, n)`)."""
+    `train_set`, `group_set`: the sets where already made (`member_top_set(share, n)`)."""
     a = member_top_set(train_share, n) if train_set is None else train_set
-    b = member_top_set(group_share, n)
+    b = member_top_set(group_share, n) if group_set is None else group_set
     with np.errstate(invalid="ignore", divide="ignore"):
         share = (a & b).sum(-1) / a.sum(-1)
     return np.where(np.asarray(kept) & ~np.isnan(group_share).any(-1), share, np.nan)
@@ -271,12 +271,19 @@ def member_top_set(share, n: int = 10) -> np.ndarray:
     return top_set(np.nan_to_num(share), n)
 
 
-def top_magnitude_ratio(mu_train, mu_group, kept, n: int = 10) -> np.ndarray:
+def magnitude_top(mu_train, n: int = 10) -> np.ndarray:
+    """(..., C, n): the indices of each class's n largest class-mean training fe (ties to the lower
+    index), the features `top_magnitude_ratio` sums."""
+    return np.argsort(-np.nan_to_num(np.asarray(mu_train, float), nan=-np.inf), axis=-1, kind="stable")[..., :n]
+
+
+def top_magnitude_ratio(mu_train, mu_group, kept, n: int = 10, top=None) -> np.ndarray:
     """(..., C): each kept class's n largest class-mean training fe, summed over the same features
     in a test group, over their sum in training (1: the test group reaches training's magnitudes;
-    the paper: false positives' are "approx. half"); nan for classes not kept."""
+    the paper: false positives' are "approx. half"); nan for classes not kept. `top`: those
+    features where already found (`magnitude_top(mu_train, n)`)."""
     mu_train, mu_group = np.asarray(mu_train, float), np.asarray(mu_group, float)
-    top = np.argsort(-np.nan_to_num(mu_train, nan=-np.inf), axis=-1, kind="stable")[..., :n]
+    top = magnitude_top(mu_train, n) if top is None else top
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.take_along_axis(mu_group, top, -1).sum(-1) / np.take_along_axis(mu_train, top, -1).sum(-1)
     return np.where(kept, ratio, np.nan)

@@ -17,6 +17,10 @@
                           sha256 (a damaged metrics.json is rebuilt without extracting them again)
         derived/<name>.json   analyses that cost time (RQ1's re-trained head, EOS), keyed (by
                           their options and the code that computes them)
+    runs/.multiverse/<question>/<study>-seeds<n>.json
+                          a study's multiverse rows (every claim, seed, specification and selection
+                          rule), keyed by fraglib's source and every run's weights and embeddings
+                          (`Study.multiverse`): the summary and a re-run page read them
 
 Nothing is trusted unverified (fileio.py): the JSON files carry a digest of their content, the
 checkpoint a digest header, model.pt and embeddings.npz are checked against the sha256 that
@@ -245,7 +249,8 @@ class AtEpoch(Run):
     def __init__(self, run: Run, selection: str, info: dict):
         super().__init__(run.folder, run.config, run._data_root)
         self._base, self._rule, self._info = run, selection, info
-        self.DERIVED = f"derived/{selection}"
+        self._files = info.get("same_as", selection)   # the rule whose files hold this epoch (`_selections`)
+        self.DERIVED = f"derived/{self._files}"
 
     def __repr__(self):
         return f"Run({self.config.label()!r} at its {self._rule} epoch {self._info['epoch'] + 1}, {self.folder})"
@@ -282,10 +287,10 @@ class AtEpoch(Run):
         return self._info["model_sha256"]
 
     def embeddings_file(self) -> Path:
-        return rule_embeddings(self.folder, self._rule)[0]
+        return rule_embeddings(self.folder, self._files)[0]
 
     def _stamp(self) -> Path:
-        return rule_embeddings(self.folder, self._rule)[1]
+        return rule_embeddings(self.folder, self._files)[1]
 
     def _embeddings_ok(self) -> bool:
         path, stamp = self.embeddings_file(), self._stamp()
@@ -446,7 +451,7 @@ def _embed_and_score(config: RunConfig, data: RunData, result, summary: dict, fo
     embeddings' stamp, for metrics.json."""
     from .train import evaluate, new_model, scores
     for rule, (_, state) in result.alternatives.items():
-        if state is not None:   # an epoch of its own (`_selections` saved its weights)
+        if state is not None and "same_as" not in summary["selections"][rule]:   # an epoch of its own
             net = new_model(config, data)
             net.load_state_dict(state)
             extract_stamped(net, data, *rule_embeddings(folder, rule), summary["selections"][rule]["model_sha256"],
@@ -463,16 +468,21 @@ def _embed_and_score(config: RunConfig, data: RunData, result, summary: dict, fo
 def _selections(config: RunConfig, result, folder: Path) -> dict:
     """The epoch each model-selection rule picks in the selection window, its test BAC (as the
     training loop measured it, the same precision for every rule) and its weights' file: model.pt
-    where it is the chosen epoch, else model-<rule>.pt (saved here)."""
+    where it is the chosen epoch, else model-<rule>.pt (saved here); a rule that picks the same
+    epoch as another one before it (test-best at the last epoch) reads that rule's files
+    (`same_as`: its weights, embeddings and analyses are not made twice)."""
     test_bac = {h["epoch"]: h["test_bac"] for h in result.history if "test_bac" in h}   # the window's epochs
     own = own_rule(config)
     rules = {own: (result.best_epoch, None), **result.alternatives}
-    out = {}
+    out, saved = {}, {}     # saved: epoch -> the rule whose model-<rule>.pt holds it
     for rule, (epoch, state) in rules.items():
         if state is None:
             entry = {"model": "model.pt", "model_sha256": None}
+        elif epoch in saved:
+            entry = {k: out[saved[epoch]][k] for k in ("model", "model_sha256")} | {"same_as": saved[epoch]}
         else:
             entry = {"model": f"model-{rule}.pt", "model_sha256": atomic_torch_save(state, folder / f"model-{rule}.pt")}
+            saved[epoch] = rule
         out[rule] = {"epoch": epoch, "test_bac": test_bac.get(epoch), **entry}
     return out
 

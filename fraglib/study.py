@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from functools import cached_property
+import hashlib
+import json
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 
 from .bootstrap import RESAMPLES, Resample, pair_resamples, sharing_draws
@@ -33,9 +35,11 @@ from .claims import Claim, judge
 from .config import RUN_SETS, RunConfig, check_choice, whole_number
 from .figures import Analysis, Record
 from .paper import paper_figures
-from .provenance import source_digest
+from . import recovery
+from .fileio import write_json
+from .provenance import fraglib_digest, source_digest
 from .questions import QUESTIONS, question
-from .runs import Run, RunStore
+from .runs import SELECTION_RULES, Run, RunStore
 from .verdicts import RegimeCheck, across_seeds, stability
 
 # how each kind of study draws the bootstrap resamples its figures share
@@ -56,6 +60,17 @@ def analyse(run: Run, analysis: Analysis, **options):
     key = {**analysis.key(**options), "code": _code_of(analysis.compute),
            "embeddings_sha256": run.current_embeddings()}   # extracted again first where their code changed
     return run.derived(analysis.name, key, lambda: analysis.compute(run.embeddings(), run.config.seed, **options))
+
+
+def _weights(runs: dict) -> dict:
+    """Which weights each run of a study reads (its folder and their sha256)."""
+    return {name: (run.folder, run.model_sha256()) for name, run in runs.items()}
+
+
+@lru_cache(maxsize=1)
+def _fraglib_code() -> str:
+    """fraglib's source digest, read once per process (a page kernel's code does not change under it)."""
+    return fraglib_digest()
 
 
 def _code_of(function) -> str:
@@ -79,7 +94,6 @@ def prepare(config: dict, store_root: str, device: str | None = None, analyses=(
     re-trained head, EOS), so that the pages only read the store: what every executor does with a
     run (the local pool's workers, a Slurm task). Returns the run's label."""
     by_name = {a.name: a for q in QUESTIONS for a in q.analyses}
-    from .runs import SELECTION_RULES
     config = RunConfig.from_dict(config)
     run = RunStore(store_root).get(config, progress=True, device=device)
     for rule in SELECTION_RULES:   # the epochs other selection rules pick, for the multiverse (where recorded)
@@ -285,6 +299,10 @@ class Study:
             if all(runs[name] is run for name, run in self.runs.items()):   # the same epochs: the same study
                 self._under[rule] = self
                 return self
+            same = [s for s in self._under.values() if _weights(s.runs) == _weights(runs)]
+            if same:        # the same weights as another rule's (test-best at the last epoch): one study
+                self._under[rule] = same[0]
+                return same[0]
             other = copy.copy(self)
             other.runs = runs
             # the same images and the same seed: the same bootstrap resamples (only the network differs),
@@ -316,6 +334,13 @@ class Study:
         row = question(q)
         if row.id in self._multiverse:
             return self._multiverse[row.id]
+        memo = self._multiverse_memo(row)
+        if memo is not None:
+            blob = recovery.read_record(memo[0])
+            if blob is not None and blob.get("key") == memo[1] and "rows" in blob:
+                rows = [dict(r, choices=tuple(r["choices"])) for r in blob["rows"]]
+                self._multiverse[row.id] = rows
+                return rows
         rows = []
         for s in self.per_seed():
             for rule in SELECTION.values:
@@ -339,7 +364,43 @@ class Study:
                                      "verdict": c.verdict, "observed": c.observed, "support": c.support,
                                      "ours": c.ours})
         self._multiverse[row.id] = rows      # kept once complete
+        if memo is not None:
+            try:
+                write_json({"key": memo[1], "rows": rows}, memo[0])
+            except OSError:                  # a store this process may not write: computed, not kept
+                pass
         return rows
+
+    MEMO = ".multiverse"   # the store's folder of multiverse rows (`_multiverse_memo`)
+
+    def _multiverse_memo(self, row) -> tuple | None:
+        """Where a question's multiverse rows are kept in the run store, and what they follow: the
+        code (fraglib's whole source, and the question's own functions where they live elsewhere),
+        the resamples, and every run each seed reads under every selection rule (its folder, its
+        weights' and its embeddings' sha256, the embeddings brought up to date first). Every page
+        of a question and the summary read the same rows: the one that computes them first keeps
+        them (the summary, run in another kernel after the chapters, reads them instead of judging
+        every specification again; a chapter edit re-runs its page, not its multiverse). None where
+        the question was asked with figure options (those are a chapter's own experiment)."""
+        if self._options.get(row.id):
+            return None
+        seeds = []
+        for s in self.per_seed():
+            rules = {}
+            for rule in SELECTION_RULES:
+                try:
+                    at = s.under(rule)
+                except LookupError:
+                    continue
+                rules[rule] = [[name, run.folder.name, run.model_sha256(), run.current_embeddings()]
+                               for name, run in at.runs.items()]
+            seeds.append([s.seed, rules])
+        key = json.loads(json.dumps({
+            "question": row.id, "code": _fraglib_code(), "figures": _code_of(row.figures),
+            "claims": _code_of(row.claims), "n_resamples": self.n_resamples, "kind": self.kind, "seeds": seeds}))
+        name = hashlib.sha256(json.dumps([row.id, self.kind, seeds[0][1].get(self.selection)],
+                                         sort_keys=True).encode()).hexdigest()[:20]
+        return self.store.root / self.MEMO / row.id / f"{name}-seeds{self.seeds}.json", key
 
     def robustness(self, q: str) -> list:
         """Per claim of the question (in order): `multiverse.Robustness` across seeds and choices."""

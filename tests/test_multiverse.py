@@ -170,3 +170,55 @@ def test_a_study_under_another_rule_shares_the_draws_but_not_the_cached_means(sh
         assert first.under(rule).record.resamples.train_imb.weights[0] is first.record.resamples.train_imb.weights[0]
         for name, values in own.boot.items():
             np.testing.assert_array_equal(theirs.boot[name], values, err_msg=f"{q} {name} under {rule}")
+
+
+def test_multiverse_rows_are_kept_in_the_store_and_read_back_only_for_the_same_key(shared_store, monkeypatch):
+    """A study's multiverse rows are kept in the store (`Study._multiverse_memo`): another
+    process's study of the same runs and code reads them without judging anything (the summary's
+    kernel, a re-run page); a damaged file, or another key (other resamples, a chapter's figure
+    options), is judged again."""
+    from fraglib.questions import question
+
+    def study(**kw):
+        return Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False, **kw)
+    first = study()
+    rows = first.multiverse("RQ3")
+    path, key = first._multiverse_memo(question("RQ3"))
+    assert path.is_file() and path.parent.parent == shared_store.root / ".multiverse"
+    judged = []
+    real_claims = Study.claims
+    monkeypatch.setattr(Study, "claims", lambda self, *a, **k: judged.append(a) or real_claims(self, *a, **k))
+    assert study().multiverse("RQ3") == rows and not judged           # read back, nothing judged
+    path.write_text(path.read_text()[:-20])                          # damaged: judged again, same rows
+    assert study().multiverse("RQ3") == rows and judged
+    judged.clear()
+    assert study(n_resamples=50).multiverse("RQ3") and judged        # another key: judged, not read
+    assert study(n_resamples=50)._multiverse_memo(question("RQ3"))[1] != key
+    s = study()
+    s._options["RQ3"] = {"anything": 1}
+    assert s._multiverse_memo(question("RQ3")) is None               # a chapter's own experiment: not kept
+
+
+def test_a_rule_that_picks_another_rules_epoch_reads_that_rules_files(tmp_path):
+    """Test-best at the last epoch (5 of the quick book's 33 runs): its weights are saved once, its
+    embeddings and analyses are the last epoch's files (made once), and it still reads as test-best."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from fraglib.runs import AtEpoch, Run, _selections
+    from .helpers import tiny
+    state = {"w": torch.ones(3)}
+    result = SimpleNamespace(history=[{"epoch": e, "test_bac": 0.5 + e / 10} for e in range(4)], best_epoch=1,
+                             alternatives={"last": (3, state), "test-best": (3, state)})
+    sel = _selections(tiny(), result, tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("model-*.pt")) == ["model-last.pt"]
+    assert sel["test-best"] == dict(sel["last"], same_as="last") and sel["validation-best"]["model"] == "model.pt"
+    run = Run(tmp_path, tiny())
+    tb, last = AtEpoch(run, "test-best", sel["test-best"]), AtEpoch(run, "last", sel["last"])
+    assert (tb.embeddings_file(), tb.DERIVED, tb.model_sha256()) == (last.embeddings_file(), last.DERIVED,
+                                                                      last.model_sha256())
+    assert tb.selection == "test-best" and "last" in repr(last)
+    result.alternatives["test-best"] = (2, {"w": torch.zeros(3)})           # an epoch of its own: its own files
+    sel = _selections(tiny(), result, tmp_path)
+    assert "same_as" not in sel["test-best"] and AtEpoch(run, "test-best", sel["test-best"]).DERIVED == "derived/test-best"

@@ -60,48 +60,72 @@ def _mean_kept(a):
         return np.nanmean(a, axis=-1)
 
 
-def compute(rec: Record, fp_grouping: str = "prediction") -> RQ7:
-    """`fp_grouping` (an analysis choice, multiverse.py): a class's FP are the images predicted as
-    it that are not it (the paper's reading), or its own images predicted as another class."""
-    e = rec.embeddings["imbalanced"]
-    rs = rec.resamples
+def _shared(e, rs) -> dict:
+    """What RQ7's figures read under either FP grouping, made once per network (`Resample.cached`):
+    the training and test values (fe, and fe / ce top-K membership), their class means and the
+    true positives' (observed and in every resample), training's and the TP's top sets, and the
+    features each class's magnitudes are summed over."""
     C, H = e.num_classes, e.fe_train.shape[1]
-    tp, fp = M.tp_fp_groups(e.y_test, e.pred_test)
-    if fp_grouping == "label":
-        fp = np.where(e.pred_test != e.y_test, e.y_test, -1)
-    n_tp, n_fp = np.bincount(tp[tp >= 0], minlength=C), np.bincount(fp[fp >= 0], minlength=C)
-    kept = (n_tp > 0) & (n_fp > 0)
-    minor = list(M.halves(C)[1])
+    tp, _ = M.tp_fp_groups(e.y_test, e.pred_test)
     r, _ = M.reference_and_adversary(M.logits(e.fe_eff_train, e.weight_eff, e.bias))
     ce_train = M.ce_of(e.fe_eff_train, e.weight_eff, r)
     ce_test = M.ce_of(e.fe_eff_test, e.weight_eff, e.pred_test)
     train_values = np.hstack([e.fe_train, M.top_k_indicator(e.fe_train, MEMBER_K), M.top_k_indicator(ce_train, MEMBER_K)])
     test_values = np.hstack([e.fe_test, M.top_k_indicator(e.fe_test, MEMBER_K), M.top_k_indicator(ce_test, MEMBER_K)])
 
-    def split(means):   # (..., C, 3H) -> mean fe, fe member share, ce member share
-        return np.split(means, [H, 2 * H], axis=-1)
+    def sides(tr, tp_m):   # training's and the TP's (..., C, 3H) means, with the sets made from them
+        (mu_tr, fe_tr, ce_tr), (_, fe_tp, ce_tp) = _split(tr, H), _split(tp_m, H)
+        return {"tr": tr, "tp": tp_m, "fe_set": M.member_top_set(fe_tr), "ce_set": M.member_top_set(ce_tr),
+                "fe_tp_set": M.member_top_set(fe_tp), "ce_tp_set": M.member_top_set(ce_tp),
+                "top": M.magnitude_top(mu_tr)}
+    obs = sides(M.class_means(train_values, e.y_train, C), M.class_means(test_values[tp >= 0], tp[tp >= 0], C))
+    boot = sides(rs.train_imb.means(train_values, key="rq7_train"),
+                 rs.test_imb.means(test_values, groups=tp, num_groups=C, key="rq7_tp"))
+    return {"C": C, "H": H, "tp": tp, "n_tp": np.bincount(tp[tp >= 0], minlength=C), "test_values": test_values,
+            "obs": obs, "boot": boot}
 
-    def figures_of(tr, tp_m, fp_m):
-        (mu_tr, fe_tr, ce_tr), (mu_tp, fe_tp, ce_tp), (mu_fp, fe_fp, ce_fp) = split(tr), split(tp_m), split(fp_m)
-        fe_set, ce_set = M.member_top_set(fe_tr), M.member_top_set(ce_tr)    # training's, made once
+
+def _split(means, H):   # (..., C, 3H) -> mean fe, fe member share, ce member share
+    return np.split(means, [H, 2 * H], axis=-1)
+
+
+def compute(rec: Record, fp_grouping: str = "prediction") -> RQ7:
+    """`fp_grouping` (an analysis choice, multiverse.py): a class's FP are the images predicted as
+    it that are not it (the paper's reading), or its own images predicted as another class."""
+    e = rec.embeddings["imbalanced"]
+    rs = rec.resamples
+    sh = rs.test_imb.cached("rq7", lambda: _shared(e, rs))     # the same under either grouping
+    C, H, tp, n_tp, test_values = sh["C"], sh["H"], sh["tp"], sh["n_tp"], sh["test_values"]
+    _, fp = M.tp_fp_groups(e.y_test, e.pred_test)
+    if fp_grouping == "label":
+        fp = np.where(e.pred_test != e.y_test, e.y_test, -1)
+    n_fp = np.bincount(fp[fp >= 0], minlength=C)
+    kept = (n_tp > 0) & (n_fp > 0)
+    minor = list(M.halves(C)[1])
+
+    def split(means):
+        return _split(means, H)
+
+    def figures_of(side, fp_m):
+        (mu_tr, fe_tr, ce_tr), (mu_tp, fe_tp, ce_tp), (mu_fp, fe_fp, ce_fp) = split(side["tr"]), split(side["tp"]), split(fp_m)
+        fe_set, ce_set, top = side["fe_set"], side["ce_set"], side["top"]
         return {"frob_tp": M.frobenius_to(mu_tr, mu_tp, kept), "frob_fp": M.frobenius_to(mu_tr, mu_fp, kept),
-                "fe_tp": M.top_member_overlap(fe_tr, fe_tp, kept, train_set=fe_set),
+                "fe_tp": M.top_member_overlap(fe_tr, fe_tp, kept, train_set=fe_set, group_set=side["fe_tp_set"]),
                 "fe_fp": M.top_member_overlap(fe_tr, fe_fp, kept, train_set=fe_set),
-                "ce_tp": M.top_member_overlap(ce_tr, ce_tp, kept, train_set=ce_set),
+                "ce_tp": M.top_member_overlap(ce_tr, ce_tp, kept, train_set=ce_set, group_set=side["ce_tp_set"]),
                 "ce_fp": M.top_member_overlap(ce_tr, ce_fp, kept, train_set=ce_set),
-                "mag_tp": M.top_magnitude_ratio(mu_tr, mu_tp, kept), "mag_fp": M.top_magnitude_ratio(mu_tr, mu_fp, kept)}
+                "mag_tp": M.top_magnitude_ratio(mu_tr, mu_tp, kept, top=top),
+                "mag_fp": M.top_magnitude_ratio(mu_tr, mu_fp, kept, top=top)}
 
-    tr = M.class_means(train_values, e.y_train, C)
-    tp_means, fp_means = (M.class_means(test_values[g >= 0], g[g >= 0], C) for g in (tp, fp))
-    obs = figures_of(tr, tp_means, fp_means)
-    boot_f = figures_of(rs.train_imb.means(train_values, key="rq7_train"),
-                        rs.test_imb.means(test_values, groups=tp, num_groups=C, key="rq7_tp"),  # either grouping's
-                        rs.test_imb.means(test_values, groups=fp, num_groups=C))
+    tr, tp_means = sh["obs"]["tr"], sh["obs"]["tp"]
+    fp_means = M.class_means(test_values[fp >= 0], fp[fp >= 0], C)
+    obs = figures_of(sh["obs"], fp_means)
+    boot_f = figures_of(sh["boot"], rs.test_imb.means(test_values, groups=fp, num_groups=C))
     matched = split(matched_means(test_values, tp, n_fp, rs.B, rec.seed))     # TP at each class's FP size
     mu_tr, fe_tr, ce_tr = split(tr)
     m = {"frob_tp_matched": M.frobenius_to(mu_tr, matched[0], kept),
-         "fe_overlap_tp_matched": _mean_kept(M.top_member_overlap(fe_tr, matched[1], kept)),
-         "ce_overlap_tp_matched": _mean_kept(M.top_member_overlap(ce_tr, matched[2], kept))}
+         "fe_overlap_tp_matched": _mean_kept(M.top_member_overlap(fe_tr, matched[1], kept, train_set=sh["obs"]["fe_set"])),
+         "ce_overlap_tp_matched": _mean_kept(M.top_member_overlap(ce_tr, matched[2], kept, train_set=sh["obs"]["ce_set"]))}
     wrong = np.where(e.pred_test != e.y_test, e.y_test, -1)                 # the other reading: by label
     mu_wrong = M.class_means(e.fe_test[wrong >= 0], wrong[wrong >= 0], C)
     boot = {"frob_tp": boot_f["frob_tp"], "frob_fp": boot_f["frob_fp"],

@@ -339,8 +339,9 @@ class Study:
             blob = recovery.read_record(memo[0])
             if blob is not None and blob.get("key") == memo[1] and "rows" in blob:
                 rows = [dict(r, choices=tuple(r["choices"])) for r in blob["rows"]]
-                self._multiverse[row.id] = rows
-                return rows
+                if self._agrees_with_todays_claims(row.id, rows):
+                    self._multiverse[row.id] = rows
+                    return rows
         rows = []
         for s in self.per_seed():
             for rule in SELECTION.values:
@@ -371,6 +372,17 @@ class Study:
                 pass
         return rows
 
+    def _agrees_with_todays_claims(self, q: str, rows: list[dict]) -> bool:
+        """Whether kept rows give each seed's book verdicts as this process judges them (what every
+        page computes anyway): a chapter that changes a measure in its own kernel (a hypothesis
+        tried without editing fraglib) does not read rows judged without the change."""
+        for s in self.per_seed():
+            kept = sorted((r for r in rows if r["default"] and r["seed"] == s.seed), key=lambda r: r["index"])
+            if [(r["observed"], r["support"], r["ours"]) for r in kept] != [
+                    (c.observed, c.support, c.ours) for c in s.claims(q)]:
+                return False
+        return True
+
     MEMO = ".multiverse"   # the store's folder of multiverse rows (`_multiverse_memo`)
 
     def _multiverse_memo(self, row) -> tuple | None:
@@ -380,8 +392,9 @@ class Study:
         weights' and its embeddings' sha256, the embeddings brought up to date first). Every page
         of a question and the summary read the same rows: the one that computes them first keeps
         them (the summary, run in another kernel after the chapters, reads them instead of judging
-        every specification again; a chapter edit re-runs its page, not its multiverse). None where
-        the question was asked with figure options (those are a chapter's own experiment)."""
+        every specification again; a chapter edit re-runs its page, not its multiverse) where their
+        default rows are today's verdicts (`_agrees_with_todays_claims`). None where the question
+        was asked with figure options (those are a chapter's own experiment)."""
         if self._options.get(row.id):
             return None
         seeds = []

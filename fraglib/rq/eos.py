@@ -100,6 +100,32 @@ def phase3_rows(rec: Record, eos_phase3: str = "fine-tuned", eos_schedule: str =
             if (s := r["sampler"]) in chosen else r for r in rows]
 
 
+def _shared(rec: Record) -> dict:
+    """What EOS's figures read under every specification, made once per network
+    (`Resample.cached`): the generalization gaps, observed and resampled, and the size-matched
+    control (a mean over 9 images lies further from any other mean than one over 900, so the
+    majority's training mean is drawn at the minority's size)."""
+    eb, ei = rec.pair()
+    rs = rec.resamples
+    maj, mnr = majority_minority(ei.num_classes)
+    n_min = int((ei.y_train == mnr).sum())
+    mu_test = M.class_means(ei.fe_test, ei.y_test, ei.num_classes)
+    drawn = matched_means(ei.fe_train, ei.y_train, [n_min if c == maj else 0 for c in range(ei.num_classes)],
+                          rs.B, rec.seed)[:, maj]
+    return {"gi": eos.generalization_gap(ei.fe_train, ei.y_train, ei.fe_test, ei.y_test, ei.num_classes),
+            "gb": eos.generalization_gap(eb.fe_train, eb.y_train, eb.fe_test, eb.y_test, eb.num_classes),
+            "gap_rs": np.linalg.norm(rs.train_imb.means(ei.fe_train, key="fe") - rs.test_imb.means(ei.fe_test, key="fe_imb"),
+                                     axis=2),
+            "gap_matched": np.linalg.norm(drawn - mu_test[maj], axis=1), "n_min": n_min}
+
+
+def _bac_boot(rs, pred, y_test, labels=None) -> np.ndarray:
+    """The resampled test BAC of one set of predictions (a head's packed `pred`, or `labels` under
+    a name), once per network."""
+    return rs.test_imb.cached(f"eos_bac {pred}", lambda: rs.test_imb.bac(
+        (unpack_labels(pred) if labels is None else labels) == y_test))
+
+
 def compute(rec: Record, eos_phase3: str = "fine-tuned", eos_schedule: str = "fixed") -> EOS:
     """Two analysis choices (multiverse.py), for EOS and every other sampler alike: `eos_phase3`,
     phase 3 fine-tunes the phase-1 head (EOS's abstract) or fits a fresh one; `eos_schedule`, its
@@ -108,27 +134,19 @@ def compute(rec: Record, eos_phase3: str = "fine-tuned", eos_schedule: str = "fi
     eb, ei = rec.pair()
     rs = rec.resamples
     maj, mnr = majority_minority(ei.num_classes)
-    gi = eos.generalization_gap(ei.fe_train, ei.y_train, ei.fe_test, ei.y_test, ei.num_classes)
-    gb = eos.generalization_gap(eb.fe_train, eb.y_train, eb.fe_test, eb.y_test, eb.num_classes)
+    sh = rs.test_imb.cached("eos", lambda: _shared(rec))   # the same under every specification
+    gi, gb, gap_rs, gap_matched, n_min = sh["gi"], sh["gb"], sh["gap_rs"], sh["gap_matched"], sh["n_min"]
     fresh = {r["sampler"]: r for r in rec.analyses["eos-fresh"]}
     chosen = phase3_rows(rec, eos_phase3, eos_schedule)
     rows = list(chosen) + [dict(rec.analyses["eos-authors"][0], sampler="eos-authors"),
                            dict(fresh["eos"], sampler="eos, fresh head")]
     bac = {r["sampler"]: 100 * r["bac"] for r in rows}
     others = ("ros", "smote", "crt")
-    gap_rs = np.linalg.norm(rs.train_imb.means(ei.fe_train, key="fe") - rs.test_imb.means(ei.fe_test, key="fe_imb"),
-                            axis=2)
-    bac_rs = {r["sampler"]: rs.test_imb.bac(unpack_labels(r["pred"]) == ei.y_test) for r in rows}
-    # the size-matched control: a mean over 9 images lies further from any other mean than one
-    # over 900, so the majority's training mean is drawn at the minority's size
-    n_min = int((ei.y_train == mnr).sum())
-    mu_test = M.class_means(ei.fe_test, ei.y_test, ei.num_classes)
-    drawn = matched_means(ei.fe_train, ei.y_train, [n_min if c == maj else 0 for c in range(ei.num_classes)],
-                          rs.B, rec.seed)[:, maj]
-    gap_matched = np.linalg.norm(drawn - mu_test[maj], axis=1)
+    # each head's resampled BAC once per network: most rows are the same under several specifications
+    bac_rs = {r["sampler"]: _bac_boot(rs, r["pred"], ei.y_test) for r in rows}
     boot = {"gap": gap_rs, "gap_majority": gap_rs[:, maj], "gap_minority": gap_rs[:, mnr],
             "gap_majority_matched": gap_matched,
-            "e2e_bac": rs.test_imb.bac(ei.pred_test == ei.y_test), "eos_bac": bac_rs["eos"],
+            "e2e_bac": _bac_boot(rs, "end-to-end", ei.y_test, ei.pred_test), "eos_bac": bac_rs["eos"],
             "best_other_bac": np.max([bac_rs[s] for s in others], axis=0), "eos_authors_bac": bac_rs["eos-authors"],
             "eos_fresh_bac": bac_rs["eos, fresh head"]}
     return EOS(gap_majority=float(gi["mean_gap"][maj]), gap_minority=float(gi["mean_gap"][mnr]),

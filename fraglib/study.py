@@ -73,6 +73,15 @@ def _fraglib_code() -> str:
     return fraglib_digest()
 
 
+def _outside_code(function) -> str:
+    """A function's name where fraglib's digest already covers it; `_code_of` (its source's digest)
+    for one defined elsewhere (a question outside the package, a chapter's own)."""
+    module = getattr(function, "__module__", "") or ""
+    if module.startswith("fraglib."):
+        return f"{module}.{getattr(function, '__qualname__', '')}"
+    return _code_of(function)
+
+
 def _code_of(function) -> str:
     """`source_digest` of a fraglib function's module; a function defined elsewhere (a chapter, a
     test), the digest of its own source."""
@@ -409,8 +418,8 @@ class Study:
                                for name, run in at.runs.items()]
             seeds.append([s.seed, rules])
         key = json.loads(json.dumps({
-            "question": row.id, "code": _fraglib_code(), "figures": _code_of(row.figures),
-            "claims": _code_of(row.claims), "n_resamples": self.n_resamples, "kind": self.kind, "seeds": seeds}))
+            "question": row.id, "code": _fraglib_code(), "figures": _outside_code(row.figures),
+            "claims": _outside_code(row.claims), "n_resamples": self.n_resamples, "kind": self.kind, "seeds": seeds}))
         name = hashlib.sha256(json.dumps([row.id, self.kind, seeds[0][1].get(self.selection)],
                                          sort_keys=True).encode()).hexdigest()[:20]
         return self.store.root / self.MEMO / row.id / f"{name}-seeds{self.seeds}.json", key

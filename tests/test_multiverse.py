@@ -232,3 +232,24 @@ def test_a_rule_that_picks_another_rules_epoch_reads_that_rules_files(tmp_path):
     result.alternatives["test-best"] = (2, {"w": torch.zeros(3)})           # an epoch of its own: its own files
     sel = _selections(tiny(), result, tmp_path)
     assert "same_as" not in sel["test-best"] and AtEpoch(run, "test-best", sel["test-best"]).DERIVED == "derived/test-best"
+
+
+def test_two_rules_with_the_same_weights_read_one_study(shared_store, monkeypatch):
+    """Where test-best is the last epoch (`same_as`), the study under test-best is the study under
+    last: its figures and multiverse rows are computed once."""
+    from fraglib.runs import AtEpoch, Run
+    if Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False).under("last").runs[
+            "imbalanced"].selection != "last":
+        pytest.skip("the last epoch is the chosen one on this machine: no other network to read")
+    real_at = Run.at
+
+    def at(self, selection):   # every run's test-best epoch made its last (as `_selections` records it)
+        if selection == "test-best" and not isinstance(self, AtEpoch):
+            last = real_at(self, "last")
+            return self if last is self else AtEpoch(self, "test-best", dict(last._info, same_as="last"))
+        return real_at(self, selection)
+    monkeypatch.setattr(Run, "at", at)
+    study = Study("fashion-mnist", "ce", 100, "tiny", store=shared_store, progress=False)
+    tb = study.under("test-best")
+    assert tb is not study and study.under("last") is tb
+    assert tb.runs["imbalanced"].selection == "test-best" and tb.runs["imbalanced"].DERIVED == "derived/last"

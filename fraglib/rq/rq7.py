@@ -81,7 +81,7 @@ def _shared(e, rs) -> dict:
     obs = sides(M.class_means(train_values, e.y_train, C), M.class_means(test_values[tp >= 0], tp[tp >= 0], C))
     boot = sides(rs.train_imb.means(train_values, key="rq7_train"),
                  rs.test_imb.means(test_values, groups=tp, num_groups=C, key="rq7_tp"))
-    return {"C": C, "H": H, "tp": tp, "n_tp": np.bincount(tp[tp >= 0], minlength=C), "test_values": test_values,
+    return {"tp": tp, "n_tp": np.bincount(tp[tp >= 0], minlength=C), "test_values": test_values,
             "obs": obs, "boot": boot}
 
 
@@ -94,8 +94,9 @@ def compute(rec: Record, fp_grouping: str = "prediction") -> RQ7:
     it that are not it (the paper's reading), or its own images predicted as another class."""
     e = rec.embeddings["imbalanced"]
     rs = rec.resamples
+    C, H = e.num_classes, e.fe_train.shape[1]
     sh = rs.test_imb.cached("rq7", lambda: _shared(e, rs))     # the same under either grouping
-    C, H, tp, n_tp, test_values = sh["C"], sh["H"], sh["tp"], sh["n_tp"], sh["test_values"]
+    tp, n_tp, test_values = sh["tp"], sh["n_tp"], sh["test_values"]
     _, fp = M.tp_fp_groups(e.y_test, e.pred_test)
     if fp_grouping == "label":
         fp = np.where(e.pred_test != e.y_test, e.y_test, -1)

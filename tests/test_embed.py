@@ -155,3 +155,22 @@ def test_a_cached_analysis_follows_the_embeddings_it_was_computed_from(done, mon
     after = analyse(run, Q.RETRAIN)["bac"]
     assert run.metrics["embeddings_code"] == "edited"
     assert after != before and after == analyse(run, Q.RETRAIN)["bac"]     # computed on the new fe, then cached
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+def test_the_windows_test_batches_give_the_loops_logits(shared_store, precision):
+    """The training loop evaluates the test set at the selection window's epochs in batches of
+    WINDOW_TEST_BATCH instead of its 1000 (faster on the CPU): an image's logits do not depend on
+    its batch, bit for bit, in the loop's network (channels_last) at either precision, so the
+    window's test BAC and the test-best epoch are the ones batches of 1000 gave."""
+    import torch
+    from fraglib.infer import predict
+    from fraglib.train import WINDOW_TEST_BATCH, new_model
+    run = shared_store.get(tiny(), progress=False)
+    net = new_model(run.config, run.data).to(memory_format=torch.channels_last)
+    net.load_state_dict(run.model("cpu").state_dict())
+    x = torch.cat([run.data.x_test] * 2)      # more images than one batch of either size
+    cpu = torch.device("cpu")
+    assert len(x) > 1000 > WINDOW_TEST_BATCH
+    assert torch.equal(predict(net, x, run.data.spec, cpu, precision, batch_size=WINDOW_TEST_BATCH),
+                       predict(net, x, run.data.spec, cpu, precision, batch_size=1000))

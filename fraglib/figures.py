@@ -77,6 +77,8 @@ class Analysis:
     run: str                          # which run of the study it reads
     compute: Callable[..., Any]
     key: Callable[..., dict]
+    full: bool = False                # reads the full balanced set's fe (fe_full), which a run keeps
+                                      # apart at another selection rule's epoch (`runs.AtEpoch.embeddings`)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ from filelock import FileLock, Timeout
 
 from . import __version__
 from .config import RunConfig
-from .embed import Embeddings, extract
+from .embed import Embeddings, extract, extract_full
 from . import recovery
 from .multiverse import SELECTION
 from .fileio import Damaged, atomic_torch_save, clean_temporaries, file_stamp, read_json, sha256_once, write_json
@@ -168,9 +168,11 @@ class Run:
         return (path.exists() and metrics.get("embeddings_sha256") == sha256_once(path)
                 and metrics.get("embeddings_code") == source_digest("embed"))
 
-    def embeddings(self, device=None) -> Embeddings:
+    def embeddings(self, device=None, full: bool = False) -> Embeddings:
         """fe / logits / W / b of this run (extracted into embeddings.npz as training ends, and again
-        when the file is damaged or the code that extracts them has changed since)."""
+        when the file is damaged or the code that extracts them has changed since). The chosen
+        epoch's hold the full balanced set (fe_full) always; `full` asks for it where it is kept
+        apart (`AtEpoch`)."""
         self.current_embeddings(device)
         return Embeddings.load(self.embeddings_file())
 
@@ -216,18 +218,22 @@ class Run:
         return metrics
 
 
-def extract_stamped(model, data: RunData, npz: Path, stamp: Path, model_sha256: str, device=None) -> str:
+def extract_stamped(model, data: RunData, npz: Path, stamp: Path, model_sha256: str, device=None,
+                    full: bool = True, extractor=extract) -> str:
     """Extract a network's embeddings into `npz` and stamp them in `stamp` (their sha256, the digest
-    of the code that extracted them and the sha256 of the weights they come from); their sha256."""
-    digest = extract(model, data, npz, device)
+    of the code that extracted them and the sha256 of the weights they come from); their sha256.
+    `full=False`: the full balanced set left out (`embed.extract`); `extractor=extract_full`: it alone."""
+    digest = extract(model, data, npz, device, full=full) if extractor is extract else extractor(model, data, npz, device)
     write_json({"embeddings_sha256": digest, "embeddings_code": source_digest("embed"),
                 "model_sha256": model_sha256}, stamp)
     return digest
 
 
-def rule_embeddings(folder: Path, rule: str) -> tuple[Path, Path]:
-    """The embeddings of a run's epoch under another selection rule, and their stamp."""
-    return folder / f"embeddings-{rule}.npz", folder / f"embeddings-{rule}.json"
+def rule_embeddings(folder: Path, rule: str, part: str = "") -> tuple[Path, Path]:
+    """The embeddings of a run's epoch under another selection rule, and their stamp (`part="full"`:
+    its full balanced set's, kept apart: `AtEpoch.embeddings`)."""
+    name = f"embeddings-{rule}" + (f"-{part}" if part else "")
+    return folder / f"{name}.npz", folder / f"{name}.json"
 
 
 SELECTION_RULES = SELECTION.values   # the model-selection rules (the multiverse's `selection`), the default first
@@ -241,10 +247,11 @@ def own_rule(config: RunConfig) -> str:
 class AtEpoch(Run):
     """A run at the epoch another model-selection rule picks: its weights (model-<rule>.pt, checked
     against the sha256 recorded at training), its embeddings (embeddings-<rule>.npz, extracted as
-    training ends, again where missing or stale, and stamped in embeddings-<rule>.json), its
-    derived analyses (derived/<rule>/), and its metrics: the run's, with the model's digest and the
-    accuracies of that epoch's own predictions (clean training images and the test set, from its
-    embeddings)."""
+    training ends, again where missing or stale, and stamped in embeddings-<rule>.json; without the
+    full balanced set, which only RQ1's re-trained head reads: embeddings-<rule>-full.npz, extracted
+    when first asked for), its derived analyses (derived/<rule>/), and its metrics: the run's, with
+    the model's digest and the accuracies of that epoch's own predictions (clean training images
+    and the test set, from its embeddings)."""
 
     def __init__(self, run: Run, selection: str, info: dict):
         super().__init__(run.folder, run.config, run._data_root)
@@ -292,20 +299,38 @@ class AtEpoch(Run):
     def _stamp(self) -> Path:
         return rule_embeddings(self.folder, self._files)[1]
 
-    def _embeddings_ok(self) -> bool:
-        path, stamp = self.embeddings_file(), self._stamp()
+    def _part_ok(self, path: Path, stamp: Path) -> bool:
         saved = recovery.read_record(stamp)
         return (path.exists() and saved is not None and saved.get("embeddings_sha256") == sha256_once(path)
                 and saved.get("embeddings_code") == source_digest("embed")
                 and saved.get("model_sha256") == self._info["model_sha256"])
+
+    def _embeddings_ok(self) -> bool:
+        return self._part_ok(self.embeddings_file(), self._stamp())
 
     def current_embeddings(self, device=None) -> str:
         path, stamp = self.embeddings_file(), self._stamp()
         if not self._embeddings_ok():
             with locked(self.folder, f"the {self._rule} embeddings of {self.config.label()}"):
                 if not self._embeddings_ok():
-                    extract_stamped(self.model(device), self.data, path, stamp, self._info["model_sha256"], device)
+                    extract_stamped(self.model(device), self.data, path, stamp, self._info["model_sha256"], device,
+                                    full=False)
         return recovery.read_record(stamp)["embeddings_sha256"]
+
+    def embeddings(self, device=None, full: bool = False) -> Embeddings:
+        """`Run.embeddings` at this epoch; with `full`, its full balanced set too (kept apart in
+        embeddings-<rule>-full.npz where the main file has none: extracted the first time it is asked
+        for, again where damaged or stale, stamped like the main file)."""
+        e = super().embeddings(device)
+        if not full or e.fe_full is not None:
+            return e
+        path, stamp = rule_embeddings(self.folder, self._files, "full")
+        if not self._part_ok(path, stamp):
+            with locked(self.folder, f"the {self._rule} full-set embeddings of {self.config.label()}"):
+                if not self._part_ok(path, stamp):
+                    extract_stamped(self.model(device), self.data, path, stamp, self._info["model_sha256"], device,
+                                    extractor=extract_full)
+        return e.with_full(path)
 
     def update_metrics(self, **figures) -> dict:
         raise TypeError("a run at another selection's epoch has no metrics.json of its own")
@@ -455,7 +480,7 @@ def _embed_and_score(config: RunConfig, data: RunData, result, summary: dict, fo
             net = new_model(config, data)
             net.load_state_dict(state)
             extract_stamped(net, data, *rule_embeddings(folder, rule), summary["selections"][rule]["model_sha256"],
-                            device)
+                            device, full=False)
     npz = folder / "embeddings.npz"
     digest = extract_stamped(model, data, npz, folder / "embeddings.json", summary["model_sha256"], device)
     e, C = Embeddings.load(npz), data.num_classes

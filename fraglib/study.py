@@ -59,7 +59,8 @@ def analyse(run: Run, analysis: Analysis, **options):
     the embeddings, computes it again; an edit to a chapter does not."""
     key = {**analysis.key(**options), "code": _code_of(analysis.compute),
            "embeddings_sha256": run.current_embeddings()}   # extracted again first where their code changed
-    return run.derived(analysis.name, key, lambda: analysis.compute(run.embeddings(), run.config.seed, **options))
+    return run.derived(analysis.name, key,
+                       lambda: analysis.compute(run.embeddings(full=analysis.full), run.config.seed, **options))
 
 
 def _weights(runs: dict) -> dict:

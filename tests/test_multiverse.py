@@ -253,3 +253,29 @@ def test_two_rules_with_the_same_weights_read_one_study(shared_store, monkeypatc
     tb = study.under("test-best")
     assert tb is not study and study.under("last") is tb
     assert tb.runs["imbalanced"].selection == "test-best" and tb.runs["imbalanced"].DERIVED == "derived/last"
+
+
+def test_another_rules_epoch_keeps_its_full_set_apart_made_when_asked(tmp_path):
+    """At another rule's epoch the main embeddings file holds no full balanced set (only RQ1's
+    re-trained head reads it); `embeddings(full=True)` extracts it into a file of its own, whose
+    training rows are that epoch's fe_train; RQ1's head reads it; a damaged file is extracted again."""
+    from fraglib.rq.rq1 import RETRAIN, retrain_head
+    from fraglib.runs import RunStore
+    from fraglib.study import analyse
+    from .helpers import tiny
+    run = RunStore(tmp_path / "runs").get(tiny(), progress=False)
+    last = run.at("last")
+    assert last is not run                      # the tiny run's last epoch is not its chosen one
+    with np.load(last.embeddings_file()) as z:
+        assert "fe_full" not in z.files and "fe_train" in z.files
+    assert last.embeddings().fe_full is None and run.embeddings().fe_full is not None
+    with pytest.raises(ValueError, match="full=True"):
+        retrain_head(last.embeddings(), 0)
+    e = last.embeddings(full=True)
+    side = run.folder / "embeddings-last-full.npz"
+    assert side.exists() and e.fe_full.shape == run.embeddings().fe_full.shape
+    np.testing.assert_array_equal(e.fe_full[run.data.train_index], e.fe_train)   # the same epoch's network
+    assert not np.array_equal(e.fe_full, run.embeddings().fe_full)                # not the chosen epoch's
+    assert analyse(last, RETRAIN) == retrain_head(e, run.config.seed)
+    side.write_bytes(side.read_bytes()[:50])                                      # damaged: made again
+    np.testing.assert_array_equal(last.embeddings(full=True).fe_full, e.fe_full)

@@ -26,13 +26,16 @@ def retrain_head(emb, seed: int, regime: HeadRegime = HeadRegime()) -> dict:
     """RQ1's classifier re-training: a fresh linear head on the frozen extractor's fe of the full
     balanced training set, scored on the test set: {"bac", "pred"} (the test predictions feed
     the bootstrap)."""
+    if emb.fe_full is None:
+        raise ValueError("these embeddings hold no full balanced set (another selection rule's epoch keeps it "
+                         "apart): read them with embeddings(full=True)")
     W, b = fit_linear_head(emb.fe_full, emb.y_full, emb.num_classes, seed=seed, regime=regime)
     pred = (np.asarray(emb.fe_test) @ W.T + b).argmax(1)
     return {"bac": head_bac(W, b, emb.fe_test, emb.y_test, emb.num_classes), "pred": pack_labels(pred)}
 
 
 RETRAIN = Analysis("retrain", "imbalanced", lambda emb, seed, regime=HeadRegime(), **_: retrain_head(emb, seed, regime),
-                   lambda regime=HeadRegime(), **_: {"head_regime": asdict(regime), "with": "pred"})
+                   lambda regime=HeadRegime(), **_: {"head_regime": asdict(regime), "with": "pred"}, full=True)
 
 
 def compute(rec: Record) -> RQ1:

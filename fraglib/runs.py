@@ -219,11 +219,11 @@ class Run:
 
 
 def extract_stamped(model, data: RunData, npz: Path, stamp: Path, model_sha256: str, device=None,
-                    full: bool = True, extractor=extract) -> str:
+                    full: bool = True, only_full: bool = False) -> str:
     """Extract a network's embeddings into `npz` and stamp them in `stamp` (their sha256, the digest
     of the code that extracted them and the sha256 of the weights they come from); their sha256.
-    `full=False`: the full balanced set left out (`embed.extract`); `extractor=extract_full`: it alone."""
-    digest = extract(model, data, npz, device, full=full) if extractor is extract else extractor(model, data, npz, device)
+    `full=False`: the full balanced set left out (`embed.extract`); `only_full`: it alone (`extract_full`)."""
+    digest = extract_full(model, data, npz, device) if only_full else extract(model, data, npz, device, full=full)
     write_json({"embeddings_sha256": digest, "embeddings_code": source_digest("embed"),
                 "model_sha256": model_sha256}, stamp)
     return digest
@@ -329,7 +329,7 @@ class AtEpoch(Run):
             with locked(self.folder, f"the {self._rule} full-set embeddings of {self.config.label()}"):
                 if not self._part_ok(path, stamp):
                     extract_stamped(self.model(device), self.data, path, stamp, self._info["model_sha256"], device,
-                                    extractor=extract_full)
+                                    only_full=True)
         return e.with_full(path)
 
     def update_metrics(self, **figures) -> dict:

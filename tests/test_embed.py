@@ -142,8 +142,8 @@ def test_a_cached_analysis_follows_the_embeddings_it_was_computed_from(done, mon
     before = analyse(run, Q.RETRAIN)["bac"]
     real = E.extract
 
-    def edited(model, data, path, device=None):   # as if embed.py now scaled fe
-        digest = real(model, data, path, device)
+    def edited(model, data, path, device=None, full=True):   # as if embed.py now scaled fe
+        real(model, data, path, device, full=full)
         with np.load(path) as z:
             arrays = {k: z[k] for k in z.files}
         arrays["fe_full"] = arrays["fe_full"] * 0.0 + np.eye(arrays["fe_full"].shape[1])[arrays["y_full"] % 2]

@@ -30,8 +30,8 @@ class Embeddings:
     y_train: np.ndarray
     fe_test: np.ndarray
     y_test: np.ndarray
-    fe_full: np.ndarray
-    y_full: np.ndarray
+    fe_full: np.ndarray | None     # None where the file holds no full set (another rule's epoch,
+    y_full: np.ndarray | None      # see the module's docstring)
     logits_train: np.ndarray
     logits_test: np.ndarray
     weight: np.ndarray
@@ -42,7 +42,6 @@ class Embeddings:
     fe_val: np.ndarray
     y_val: np.ndarray
     fe_eff_val: np.ndarray
-    # (None where the file holds no full set: another rule's epoch, see the module's docstring)
 
     @property
     def num_classes(self) -> int:

@@ -30,7 +30,7 @@ from .models import Net, build_model, fingerprint
 
 # the test set at the selection window's epochs (the paper's protocol beside ours: issue 27's
 # selection gap) in batches of 512 rather than the loop's 1000: the same logits bit for bit
-# (tests/test_train.py checks it on the machine that runs the tests) and 1.4x the images a second
+# (tests/test_embed.py checks it on the machine that runs the tests) and 1.4x the images a second
 # on one thread of the 2-core CPUs (Intel Xeon with AMX, smallnet, bf16: 0.34 against 0.48 s for
 # the 10,000 test images, the median of 12 interleaved passes; benchmarks/book_build.txt, session 12)
 WINDOW_TEST_BATCH = 512
